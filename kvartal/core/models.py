@@ -1,0 +1,30 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CompanyProfile(models.Model):
+    """The developer company using this installation: its name and brand on sheets and PDFs.
+
+    One row; ``CompanyProfile.current()`` returns it, creating an empty one if needed.
+    """
+
+    name = models.CharField(_("company name"), max_length=200, default="")
+    legal_name = models.CharField(_("legal name"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    logo = models.FileField(_("logo"), upload_to="company/", blank=True)
+    brand_color = models.CharField(
+        _("brand colour"), max_length=7, default="#1f4e79", help_text=_("Hex colour, e.g. #1f4e79")
+    )
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self) -> str:
+        return self.name or str(_("Company"))
+
+    @classmethod
+    def current(cls) -> "CompanyProfile":
+        profile = cls.objects.order_by("pk").first()
+        return profile or cls.objects.create(name="")

@@ -1,0 +1,634 @@
+"""The only writers of inventory: units' data, prices and statuses, and the section generator.
+
+Every function is keyword-only and atomic, appends its history rows in the same transaction,
+and raises ``django.core.exceptions.ValidationError`` (bad data, keyed by field) or a
+``DomainError`` (a rule refused the action). When it raises, nothing was changed.
+``at`` lets imports and the demo generator date an event in the past; it defaults to now.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kvartal.core.errors import DomainError
+
+from .models import (
+    MANUAL_STATUSES,
+    STATUS_TRANSITIONS,
+    Building,
+    Floor,
+    LevelType,
+    PriceBatch,
+    PriceChange,
+    Section,
+    StatusChange,
+    Unit,
+    UnitChange,
+    UnitKind,
+    UnitStatus,
+    unit_code,
+)
+
+BULK_BATCH = 500
+
+
+class PriceLocked(DomainError):
+    """The unit is held or sold: its price is the price it was taken at."""
+
+    field = "price"
+
+
+class InvalidStatusTransition(DomainError):
+    field = "status"
+
+
+class SectionLocked(DomainError):
+    """A section with held or sold units cannot be generated again."""
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or timezone.now()
+
+
+def _locked(unit: Unit) -> Unit:
+    """The unit row, re-read under a row lock (PostgreSQL) / the write transaction (SQLite)."""
+    return Unit.objects.select_for_update().get(pk=unit.pk)
+
+
+def _round_price(value: Decimal, step: Decimal = Decimal(1)) -> Decimal:
+    return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+# --- prices -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def unit_set_price(
+    *, unit: Unit, price: Decimal, by, reason: str = "", at: datetime | None = None
+) -> Unit:
+    """Set a unit's current price and append a ``PriceChange`` row.
+
+    Raises ``PriceLocked`` when the unit is held or sold, ``ValidationError`` for a negative
+    price or a zero price on a unit that is on sale. A price equal to the current one is a no-op.
+    """
+    unit = _locked(unit)
+    price = Decimal(price)
+    if unit.status in (UnitStatus.RESERVED, UnitStatus.SOLD):
+        raise PriceLocked(_("The unit is reserved or sold: its price is locked."))
+    if price < 0 or (price == 0 and unit.status == UnitStatus.AVAILABLE):
+        raise ValidationError({"price": _("A unit on sale must have a price above zero.")})
+    if price == unit.price:
+        return unit
+    PriceChange.objects.create(
+        unit=unit, at=_now(at), actor=by, old_price=unit.price, new_price=price, reason=reason
+    )
+    unit.price = price
+    unit.save(update_fields=["price"])
+    unit.refresh_from_db(fields=["price_per_m2"])
+    return unit
+
+
+@dataclass(frozen=True)
+class PricePreview:
+    unit: Unit
+    old_price: Decimal
+    new_price: Decimal
+
+
+def units_price_preview(
+    *,
+    units: Iterable[Unit],
+    percent: Decimal | None = None,
+    per_m2_delta: Decimal | None = None,
+    round_to: Decimal = Decimal(1),
+) -> tuple[list[PricePreview], list[Unit]]:
+    """What a bulk change would do: (changes, skipped). Held and sold units are skipped.
+
+    ``percent`` multiplies the price by (1 + percent/100); ``per_m2_delta`` adds that many
+    roubles per m² of total area. Exactly one of them must be given.
+    """
+    if (percent is None) == (per_m2_delta is None):
+        raise ValidationError(_("Give either a percentage or an amount per m²."))
+    changes, skipped = [], []
+    for unit in units:
+        if unit.status in (UnitStatus.RESERVED, UnitStatus.SOLD):
+            skipped.append(unit)
+            continue
+        if percent is not None:
+            new = unit.price * (1 + Decimal(percent) / 100)
+        else:
+            new = unit.price + Decimal(per_m2_delta) * unit.total_area
+        new = _round_price(new, round_to)
+        if new <= 0:
+            raise ValidationError(
+                _("Unit %(number)s would get a price of zero or below.") % {"number": unit.number}
+            )
+        if new != unit.price:
+            changes.append(PricePreview(unit=unit, old_price=unit.price, new_price=new))
+    return changes, skipped
+
+
+@transaction.atomic
+def units_bulk_set_price(
+    *,
+    units: QuerySet,
+    by,
+    reason: str,
+    percent: Decimal | None = None,
+    per_m2_delta: Decimal | None = None,
+    round_to: Decimal = Decimal(1),
+    at: datetime | None = None,
+) -> PriceBatch:
+    """Change the prices of many units at once (by %, or by an amount per m²).
+
+    Writes the same ``PriceChange`` rows as ``unit_set_price``, all tied to one ``PriceBatch``.
+    Held and sold units keep their price and are left out. Raises ``ValidationError`` when
+    any resulting price would be zero or below (then no price changes).
+    """
+    when = _now(at)
+    locked = list(units.select_for_update().order_by("pk"))
+    changes, _skipped = units_price_preview(
+        units=locked, percent=percent, per_m2_delta=per_m2_delta, round_to=round_to
+    )
+    if percent is not None:
+        description = _("%(percent)s%% — %(reason)s") % {"percent": percent, "reason": reason}
+    else:
+        description = _("%(delta)s ₽/m² — %(reason)s") % {"delta": per_m2_delta, "reason": reason}
+    batch = PriceBatch.objects.create(
+        at=when, actor=by, description=description[:300], units_count=len(changes)
+    )
+    PriceChange.objects.bulk_create(
+        [
+            PriceChange(
+                unit=c.unit,
+                at=when,
+                actor=by,
+                old_price=c.old_price,
+                new_price=c.new_price,
+                reason=reason,
+                batch=batch,
+            )
+            for c in changes
+        ],
+        batch_size=BULK_BATCH,
+    )
+    for c in changes:
+        c.unit.price = c.new_price
+    Unit.objects.bulk_update([c.unit for c in changes], ["price"], batch_size=BULK_BATCH)
+    return batch
+
+
+# --- statuses -----------------------------------------------------------------------------
+
+
+def _check_transition(unit: Unit, status: str) -> None:
+    if status == unit.status:
+        raise InvalidStatusTransition(
+            _("The unit is already “%(status)s”.") % {"status": unit.get_status_display()}
+        )
+    if status not in STATUS_TRANSITIONS[unit.status]:
+        raise InvalidStatusTransition(
+            _("A unit cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": unit.get_status_display(), "new": UnitStatus(status).label}
+        )
+    if status == UnitStatus.AVAILABLE and unit.price <= 0:
+        raise ValidationError({"price": _("Set a price before putting the unit on sale.")})
+
+
+@transaction.atomic
+def unit_set_status(
+    *, unit: Unit, status: str, by, reason: str = "", at: datetime | None = None
+) -> Unit:
+    """Move a unit to another status along ``STATUS_TRANSITIONS`` and append a history row.
+
+    Raises ``InvalidStatusTransition`` for a move the table does not allow, ``ValidationError``
+    when a unit without a price would go on sale.
+    """
+    unit = _locked(unit)
+    _check_transition(unit, status)
+    when = _now(at)
+    StatusChange.objects.create(
+        unit=unit,
+        at=when,
+        actor=by,
+        old_status=unit.status,
+        new_status=status,
+        price=unit.price,
+        reason=reason,
+    )
+    unit.status, unit.status_changed_at = status, when
+    unit.save(update_fields=["status", "status_changed_at"])
+    return unit
+
+
+@transaction.atomic
+def units_bulk_set_status(
+    *, units: QuerySet, status: str, by, reason: str = "", at: datetime | None = None
+) -> int:
+    """``unit_set_status`` for many units at once (opening a section for sale, imports).
+
+    All or nothing: one unit that may not move refuses the whole batch. Returns the count.
+    """
+    when = _now(at)
+    locked = list(units.select_for_update().order_by("pk"))
+    for unit in locked:
+        try:
+            _check_transition(unit, status)
+        except (DomainError, ValidationError) as error:
+            raise InvalidStatusTransition(
+                _("Unit %(number)s: %(error)s")
+                % {"number": unit.number, "error": "; ".join(_messages(error))}
+            ) from error
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                unit=u,
+                at=when,
+                actor=by,
+                old_status=u.status,
+                new_status=status,
+                price=u.price,
+                reason=reason,
+            )
+            for u in locked
+        ],
+        batch_size=BULK_BATCH,
+    )
+    for u in locked:
+        u.status, u.status_changed_at = status, when
+    Unit.objects.bulk_update(locked, ["status", "status_changed_at"], batch_size=BULK_BATCH)
+    return len(locked)
+
+
+def _messages(error: Exception) -> list[str]:
+    if isinstance(error, ValidationError):
+        return list(error.messages)
+    return [str(error)]
+
+
+def manual_statuses_for(unit: Unit) -> list[str]:
+    """The statuses an inventory keeper may move this unit to by hand."""
+    return [s for s in STATUS_TRANSITIONS[unit.status] if s in MANUAL_STATUSES]
+
+
+# --- unit data ----------------------------------------------------------------------------
+
+# Fields an edit may touch; price and status have their own services.
+EDITABLE_FIELDS = (
+    "number",
+    "kind",
+    "floor",
+    "position",
+    "rooms",
+    "total_area",
+    "living_area",
+    "kitchen_area",
+    "bti_area",
+    "length",
+    "width",
+    "ceiling_height",
+    "finishing",
+    "view",
+    "has_balcony",
+    "principal",
+    "special_conditions",
+    "layout",
+    "plan_region",
+)
+
+
+def _display(value) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "pk"):
+        return str(value)
+    if hasattr(value, "name") and hasattr(value, "url"):  # a file
+        return value.name or None
+    return str(value)
+
+
+@transaction.atomic
+def unit_update(*, unit: Unit, by, data: dict, reason: str = "", at: datetime | None = None) -> Unit:
+    """Change a unit's data (not price or status) and append a ``UnitChange`` row.
+
+    Validates with the model's rules (areas, number unique in the building, floor inside the
+    section); raises ``ValidationError`` keyed by field and changes nothing on failure.
+    Moving to another floor re-computes the code.
+    """
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    current = _locked(unit)
+    changes = {}
+    for name, value in data.items():
+        old = getattr(current, name)
+        if _display(old) != _display(value):
+            changes[name] = [_display(old), _display(value)]
+            setattr(current, name, value)
+    if not changes:
+        return current
+    current.code = unit_code(
+        kind=current.kind,
+        section=current.section.number,
+        floor=current.floor.index,
+        position=current.position,
+    )
+    current.full_clean(exclude=["price_per_m2"])
+    current.save()
+    UnitChange.objects.create(
+        unit=current, at=_now(at), actor=by, changes=changes, reason=reason
+    )
+    return current
+
+
+# --- the section generator ----------------------------------------------------------------
+
+
+@dataclass
+class UnitSpec:
+    """What one unit looks like: a riser (on typical floors) or a unit of a non-typical floor."""
+
+    position: int
+    total_area: Decimal
+    rooms: int | None = None
+    living_area: Decimal | None = None
+    kitchen_area: Decimal | None = None
+    kind: str = UnitKind.APARTMENT
+    floor: int | None = None  # only for non-typical units
+
+
+@dataclass
+class SectionPlan:
+    """A section to generate.
+
+    Floors 1…``floors`` above ground (and −1…−``underground`` below). Floors
+    ``typical_from``…``typical_to`` repeat the ``risers``: one unit per riser per floor, with the
+    riser's characteristics. Every other floor gets the units listed in ``non_typical`` (each
+    with its ``floor``). Apartments are numbered from ``first_number`` (default: after the
+    building's last apartment) bottom-up, left to right; other kinds have their own sequences.
+    ``skip_floor_labels`` lists floor numbers the developer skips (e.g. 13): labels jump over
+    them while the physical index stays contiguous.
+    """
+
+    number: int
+    floors: int
+    typical_from: int = 2
+    typical_to: int | None = None
+    risers: list[UnitSpec] = field(default_factory=list)
+    non_typical: list[UnitSpec] = field(default_factory=list)
+    underground: int = 0
+    first_number: int | None = None
+    skip_floor_labels: list[int] = field(default_factory=list)
+    price_per_m2: Decimal | None = None
+    floor_price_step: Decimal = Decimal(0)  # percent added per floor above the first
+    name: str = ""
+
+    def floor_indexes(self) -> list[int]:
+        return [*range(-self.underground, 0), *range(1, self.floors + 1)]
+
+    def is_typical(self, index: int) -> bool:
+        top = self.typical_to or self.floors
+        return self.typical_from <= index <= top
+
+    def validate(self) -> None:
+        errors: dict[str, list[str]] = {}
+
+        def err(name, message):
+            errors.setdefault(name, []).append(message)
+
+        if self.number < 1:
+            err("number", _("The section number starts at 1."))
+        if not 1 <= self.floors <= 200:
+            err("floors", _("A section has from 1 to 200 floors."))
+        if not 0 <= self.underground <= 10:
+            err("underground", _("From 0 to 10 underground levels."))
+        top = self.typical_to or self.floors
+        if self.risers and not 1 <= self.typical_from <= top <= self.floors:
+            err("typical_from", _("Typical floors must lie between floor 1 and the top floor."))
+        positions = [r.position for r in self.risers]
+        if len(positions) != len(set(positions)):
+            err("risers", _("Two risers have the same position."))
+        valid_floors = set(self.floor_indexes())
+        seen = set()
+        for spec in self.risers + self.non_typical:
+            where = "risers" if spec.floor is None else "non_typical"
+            if spec.position < 1:
+                err(where, _("Positions are counted from 1."))
+            if spec.total_area is None or spec.total_area <= 0:
+                err(where, _("Areas must be greater than zero."))
+            elif spec.living_area is not None and spec.living_area > spec.total_area:
+                err(where, _("Living area cannot exceed the total area."))
+            for value in (spec.living_area, spec.kitchen_area):
+                if value is not None and value <= 0:
+                    err(where, _("Areas must be greater than zero."))
+            if spec.floor is not None:
+                if spec.floor not in valid_floors:
+                    err(
+                        "non_typical",
+                        _("Floor %(floor)s is outside the section.") % {"floor": spec.floor},
+                    )
+                elif self.risers and self.is_typical(spec.floor):
+                    err(
+                        "non_typical",
+                        _("Floor %(floor)s is typical: it is filled by the risers.")
+                        % {"floor": spec.floor},
+                    )
+                key = (spec.floor, spec.position, spec.kind)
+                if key in seen:
+                    err("non_typical", _("Two units share floor %(floor)s, position %(pos)s.")
+                        % {"floor": spec.floor, "pos": spec.position})
+                seen.add(key)
+        if not self.risers and not self.non_typical:
+            err("risers", _("Describe at least one riser or one unit."))
+        if self.price_per_m2 is not None and self.price_per_m2 <= 0:
+            err("price_per_m2", _("The price per m² must be greater than zero."))
+        if errors:
+            raise ValidationError({k: list(dict.fromkeys(v)) for k, v in errors.items()})
+
+    def labels(self) -> dict[int, str]:
+        labels, number = {}, 0
+        skip = set(self.skip_floor_labels)
+        for index in range(1, self.floors + 1):
+            number += 1
+            while number in skip:
+                number += 1
+            labels[index] = str(number)
+        for index in range(-self.underground, 0):
+            labels[index] = str(index)
+        return labels
+
+
+def _next_numbers(building: Building, exclude_section: Section | None) -> dict[str, int]:
+    """The next free number per unit kind in the building (numbers that are digits)."""
+    numbers: dict[str, int] = {}
+    rows = Unit.objects.filter(building=building)
+    if exclude_section is not None:
+        rows = rows.exclude(section=exclude_section)
+    for kind, number in rows.values_list("kind", "number"):
+        if number.isdigit():
+            numbers[kind] = max(numbers.get(kind, 0), int(number))
+    return {kind: n + 1 for kind, n in numbers.items()}
+
+
+@transaction.atomic
+def section_generate(
+    *, building: Building, plan: SectionPlan, by, at: datetime | None = None
+) -> Section:
+    """Create (or re-create) a section with its floors and every unit, numbered and coded.
+
+    Re-generating an existing section replaces it only while every unit in it is "not for
+    sale" or "available"; otherwise raises ``SectionLocked`` and changes nothing. Raises
+    ``ValidationError`` (keyed by plan field) for an impossible plan. With ``price_per_m2``
+    the units are priced (plus ``floor_price_step`` % per floor) and put on sale.
+    """
+    plan.validate()
+    when = _now(at)
+    building = Building.objects.select_for_update().get(pk=building.pk)
+    section = Section.objects.filter(building=building, number=plan.number).first()
+    if section is not None:
+        taken = section.units.exclude(
+            status__in=[UnitStatus.NOT_FOR_SALE, UnitStatus.AVAILABLE]
+        ).count()
+        if taken:
+            raise SectionLocked(
+                _(
+                    "Section %(number)s has %(count)s reserved or sold units: "
+                    "it cannot be generated again."
+                )
+                % {"number": plan.number, "count": taken}
+            )
+        section.units.all().delete()
+        section.floors.all().delete()
+        section.name = plan.name
+        section.save(update_fields=["name"])
+    else:
+        section = Section.objects.create(building=building, number=plan.number, name=plan.name)
+    next_number = _next_numbers(building, exclude_section=section)
+    if plan.first_number is not None:
+        next_number[UnitKind.APARTMENT] = plan.first_number
+    labels = plan.labels()
+    floors = Floor.objects.bulk_create(
+        [
+            Floor(
+                section=section,
+                index=index,
+                label=labels[index],
+                level_type=LevelType.UNDERGROUND if index < 0 else LevelType.ABOVE_GROUND,
+                is_typical=bool(plan.risers) and plan.is_typical(index),
+            )
+            for index in plan.floor_indexes()
+        ]
+    )
+    by_floor: dict[int, list[UnitSpec]] = {}
+    for spec in plan.non_typical:
+        by_floor.setdefault(spec.floor, []).append(spec)
+    units = []
+    for floor in floors:  # bottom-up, then left to right: the developer's order
+        specs = plan.risers if floor.is_typical else by_floor.get(floor.index, [])
+        for spec in sorted(specs, key=lambda s: s.position):
+            number = next_number.get(spec.kind, 1)
+            next_number[spec.kind] = number + 1
+            price = Decimal(0)
+            if plan.price_per_m2:
+                factor = 1 + plan.floor_price_step * max(floor.index - 1, 0) / 100
+                price = _round_price(spec.total_area * plan.price_per_m2 * factor, Decimal(1000))
+            units.append(
+                Unit(
+                    building=building,
+                    section=section,
+                    floor=floor,
+                    kind=spec.kind,
+                    number=str(number),
+                    code=unit_code(
+                        kind=spec.kind, section=plan.number, floor=floor.index, position=spec.position
+                    ),
+                    position=spec.position,
+                    rooms=spec.rooms if spec.kind == UnitKind.APARTMENT else None,
+                    total_area=spec.total_area,
+                    living_area=spec.living_area,
+                    kitchen_area=spec.kitchen_area,
+                    price=price,
+                    status=UnitStatus.AVAILABLE if price else UnitStatus.NOT_FOR_SALE,
+                    status_changed_at=when,
+                    created_by=by,
+                )
+            )
+    _check_numbers_free(building, section, units)
+    units = Unit.objects.bulk_create(units, batch_size=BULK_BATCH)
+    _record_creation(units, by=by, at=when)
+    return section
+
+
+def _check_numbers_free(building: Building, section: Section, units: list[Unit]) -> None:
+    taken = set(
+        Unit.objects.filter(building=building)
+        .exclude(section=section)
+        .values_list("kind", "number")
+    )
+    clashes = sorted({u.number for u in units if (u.kind, u.number) in taken}, key=_natural)
+    if clashes:
+        raise ValidationError(
+            {
+                "first_number": _("Numbers already used in this building: %(numbers)s.")
+                % {"numbers": ", ".join(clashes[:10])}
+            }
+        )
+
+
+def _natural(number: str):
+    return (0, int(number), "") if number.isdigit() else (1, 0, number)
+
+
+def _record_creation(units: list[Unit], *, by, at: datetime) -> None:
+    """History of who entered the data: a creation row, and the first status if on sale."""
+    UnitChange.objects.bulk_create(
+        [UnitChange(unit=u, at=at, actor=by, changes={}, reason=_("created")) for u in units],
+        batch_size=BULK_BATCH,
+    )
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                unit=u,
+                at=at,
+                actor=by,
+                old_status="",
+                new_status=u.status,
+                price=u.price,
+                reason=_("created"),
+            )
+            for u in units
+        ],
+        batch_size=BULK_BATCH,
+    )
+
+
+@transaction.atomic
+def unit_create(*, floor: Floor, by, data: dict, at: datetime | None = None) -> Unit:
+    """Add one unit to a floor by hand (a non-typical layout after generation).
+
+    The unit starts "not for sale" without a price. Raises ``ValidationError`` keyed by field.
+    """
+    section = floor.section
+    unit = Unit(
+        building_id=section.building_id,
+        section=section,
+        floor=floor,
+        created_by=by,
+        status=UnitStatus.NOT_FOR_SALE,
+        **{k: v for k, v in data.items() if k in EDITABLE_FIELDS and k != "floor"},
+    )
+    unit.code = unit_code(
+        kind=unit.kind, section=section.number, floor=floor.index, position=unit.position
+    )
+    unit.full_clean(exclude=["price_per_m2"])
+    unit.status_changed_at = _now(at)
+    unit.save()
+    _record_creation([unit], by=by, at=_now(at))
+    return unit

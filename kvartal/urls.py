@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from kvartal.core import views as core_views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="inventory:home", permanent=False)),
+    path("app/", include("kvartal.inventory.urls")),
+    path("accounts/", include("kvartal.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", core_views.media, name="media"),
+]
+
+handler403 = "kvartal.core.views.error_403"
+handler404 = "kvartal.core.views.error_404"
+handler500 = "kvartal.core.views.error_500"
