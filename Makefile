@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint bench
+.PHONY: run test install lint bench messages
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ lint: install
 
 bench: install
 	$(BIN)/python manage.py bench
+
+messages: install
+	$(BIN)/python manage.py makemessages -l ru --no-location --no-obsolete
+	msgfmt --check -o locale/ru/LC_MESSAGES/django.mo locale/ru/LC_MESSAGES/django.po

@@ -335,9 +335,7 @@ class Unit(models.Model):
                 condition=Q(living_area__isnull=True) | Q(living_area__lte=F("total_area")),
                 name="unit_living_area_within_total",
             ),
-            models.CheckConstraint(
-                condition=Q(price__gte=0), name="unit_price_not_negative"
-            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="unit_price_not_negative"),
             models.CheckConstraint(
                 condition=~Q(status=UnitStatus.AVAILABLE) | Q(price__gt=0),
                 name="unit_on_sale_has_price",
@@ -439,6 +437,9 @@ class HistoryRow(models.Model):
     class Meta:
         abstract = True
         ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} @ {self.at:%Y-%m-%d %H:%M}"
 
 
 class StatusChange(HistoryRow):

@@ -27,6 +27,7 @@ from .models import (
     LevelType,
     PriceBatch,
     PriceChange,
+    Project,
     Section,
     StatusChange,
     Unit,
@@ -64,6 +65,33 @@ def _locked(unit: Unit) -> Unit:
 
 def _round_price(value: Decimal, step: Decimal = Decimal(1)) -> Decimal:
     return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+# --- projects, buildings, floors -------------------------------------------------------
+
+
+@transaction.atomic
+def project_save(*, project: Project, by) -> Project:
+    """Create or update a project after validating it."""
+    project.full_clean()
+    project.save()
+    return project
+
+
+@transaction.atomic
+def building_save(*, building: Building, by) -> Building:
+    """Create or update a building's passport data (its sections come from the generator)."""
+    building.full_clean()
+    building.save()
+    return building
+
+
+@transaction.atomic
+def floor_save(*, floor: Floor, by) -> Floor:
+    """Change a floor's label, level type or plan image."""
+    floor.full_clean()
+    floor.save()
+    return floor
 
 
 # --- prices -------------------------------------------------------------------------------
@@ -314,8 +342,14 @@ def _display(value) -> str | None:
     return str(value)
 
 
+def _comparable(value):
+    return ("pk", value.pk) if hasattr(value, "pk") else _display(value)
+
+
 @transaction.atomic
-def unit_update(*, unit: Unit, by, data: dict, reason: str = "", at: datetime | None = None) -> Unit:
+def unit_update(
+    *, unit: Unit, by, data: dict, reason: str = "", at: datetime | None = None
+) -> Unit:
     """Change a unit's data (not price or status) and append a ``UnitChange`` row.
 
     Validates with the model's rules (areas, number unique in the building, floor inside the
@@ -329,7 +363,7 @@ def unit_update(*, unit: Unit, by, data: dict, reason: str = "", at: datetime | 
     changes = {}
     for name, value in data.items():
         old = getattr(current, name)
-        if _display(old) != _display(value):
+        if _comparable(old) != _comparable(value):
             changes[name] = [_display(old), _display(value)]
             setattr(current, name, value)
     if not changes:
@@ -342,9 +376,7 @@ def unit_update(*, unit: Unit, by, data: dict, reason: str = "", at: datetime | 
     )
     current.full_clean(exclude=["price_per_m2"])
     current.save()
-    UnitChange.objects.create(
-        unit=current, at=_now(at), actor=by, changes=changes, reason=reason
-    )
+    UnitChange.objects.create(unit=current, at=_now(at), actor=by, changes=changes, reason=reason)
     return current
 
 
@@ -442,8 +474,11 @@ class SectionPlan:
                     )
                 key = (spec.floor, spec.position, spec.kind)
                 if key in seen:
-                    err("non_typical", _("Two units share floor %(floor)s, position %(pos)s.")
-                        % {"floor": spec.floor, "pos": spec.position})
+                    err(
+                        "non_typical",
+                        _("Two units share floor %(floor)s, position %(pos)s.")
+                        % {"floor": spec.floor, "pos": spec.position},
+                    )
                 seen.add(key)
         if not self.risers and not self.non_typical:
             err("risers", _("Describe at least one riser or one unit."))
@@ -547,7 +582,10 @@ def section_generate(
                     kind=spec.kind,
                     number=str(number),
                     code=unit_code(
-                        kind=spec.kind, section=plan.number, floor=floor.index, position=spec.position
+                        kind=spec.kind,
+                        section=plan.number,
+                        floor=floor.index,
+                        position=spec.position,
                     ),
                     position=spec.position,
                     rooms=spec.rooms if spec.kind == UnitKind.APARTMENT else None,

@@ -1,0 +1,85 @@
+"""HTML → PDF with WeasyPrint, from the same templates as the pages.
+
+Stylesheets, fonts and images are read from disk: ``/static/…`` through the staticfiles
+finders (or ``STATIC_ROOT`` after ``collectstatic``), ``/media/…`` from ``MEDIA_ROOT``, and
+``data:`` URLs inline. Nothing else is fetched, so rendering needs no network and no running
+server, and a template cannot make the server read arbitrary files or URLs.
+"""
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.template.loader import render_to_string
+from django.utils._os import safe_join
+
+# Relative URLs in a rendered page resolve against this origin; only it is served.
+BASE_URL = "http://kvartal.local/"
+
+
+def local_file(url: str) -> Path | None:
+    """The file on disk behind a ``/static/`` or ``/media/`` URL of this site, else None."""
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != urlsplit(BASE_URL).netloc:
+        return None
+    path = unquote(parts.path)
+    static_url = urlsplit(settings.STATIC_URL).path
+    media_url = urlsplit(settings.MEDIA_URL).path
+    try:
+        if static_url and path.startswith(static_url):
+            name = path[len(static_url) :]
+            found = finders.find(name)
+            if found:
+                return Path(found)
+            if settings.STATIC_ROOT:
+                candidate = Path(staticfiles_storage.path(name))
+                return candidate if candidate.is_file() else None
+        elif media_url and path.startswith(media_url):
+            candidate = Path(safe_join(settings.MEDIA_ROOT, path[len(media_url) :]))
+            return candidate if candidate.is_file() else None
+    except (ValueError, OSError):  # a path that escapes its root, an unreadable name
+        return None
+    return None
+
+
+def _response_parts(url: str) -> tuple[bytes, str]:
+    path = local_file(url)
+    if path is None:
+        raise ValueError(f"Not served to the PDF renderer: {url}")
+    mime_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return path.read_bytes(), mime_type
+
+
+def _url_fetcher():
+    """A fetcher for WeasyPrint ≥ 68 (``URLFetcher`` class) or older (a function)."""
+    from weasyprint import urls
+
+    if hasattr(urls, "URLFetcher"):
+
+        class LocalFetcher(urls.URLFetcher):
+            def fetch(self, url, headers=None):
+                if url.startswith("data:"):
+                    return super().fetch(url, headers)
+                body, mime_type = _response_parts(url)
+                return urls.URLFetcherResponse(url, body, {"Content-Type": mime_type})
+
+        return LocalFetcher(allowed_protocols=("http", "https", "data"))
+
+    def fetch(url: str) -> dict:  # pragma: no cover - WeasyPrint < 68
+        if url.startswith("data:"):
+            return urls.default_url_fetcher(url)
+        body, mime_type = _response_parts(url)
+        return {"string": body, "mime_type": mime_type, "redirected_url": url}
+
+    return fetch
+
+
+def render_pdf(template_name: str, context: dict, request=None) -> bytes:
+    """Render a template to a PDF document and return its bytes."""
+    from weasyprint import HTML
+
+    html = render_to_string(template_name, context, request=request)
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=_url_fetcher()).write_pdf()

@@ -1,0 +1,236 @@
+"""Forms of the inventory keeper. They validate input; the services decide and write."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Building, BuildingKind, Floor, Project, Unit, UnitKind, UnitStatus
+from .services import EDITABLE_FIELDS, SectionPlan, UnitSpec, manual_statuses_for
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "city", "district", "address", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class BuildingForm(forms.ModelForm):
+    class Meta:
+        model = Building
+        fields = [
+            "kind",
+            "name",
+            "object_code",
+            "construction_address",
+            "postal_address",
+            "cadastral_number",
+            "completion_date",
+            "readiness",
+            "serves",
+        ]
+        widgets = {"completion_date": DateInput()}
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.project = project
+        others = project.buildings.filter(kind=BuildingKind.RESIDENTIAL)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        self.fields["serves"].queryset = others
+
+    def clean(self):
+        data = super().clean()
+        if data.get("serves") and data.get("kind") != BuildingKind.PARKING:
+            self.add_error("serves", _("Only a parking structure serves another building."))
+        return data
+
+
+class SectionForm(forms.Form):
+    """The section generator's general parameters; risers and other floors are formsets."""
+
+    number = forms.IntegerField(label=_("Section number"), min_value=1, max_value=99)
+    name = forms.CharField(label=_("Name"), required=False, max_length=100)
+    floors = forms.IntegerField(label=_("Floors above ground"), min_value=1, max_value=200)
+    underground = forms.IntegerField(
+        label=_("Underground levels"), min_value=0, max_value=10, initial=0
+    )
+    typical_from = forms.IntegerField(label=_("Typical floors from"), min_value=1, initial=2)
+    typical_to = forms.IntegerField(
+        label=_("Typical floors to"),
+        min_value=1,
+        required=False,
+        help_text=_("Empty: up to the top floor."),
+    )
+    first_number = forms.IntegerField(
+        label=_("First apartment number"),
+        min_value=1,
+        required=False,
+        help_text=_("Empty: continue after the building's last number."),
+    )
+    skip_floor_labels = forms.CharField(
+        label=_("Floor numbers to skip"),
+        required=False,
+        help_text=_("Comma-separated, e.g. 13"),
+    )
+    price_per_m2 = forms.DecimalField(
+        label=_("Price per m², ₽"),
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text=_("Empty: units are created not for sale, without a price."),
+    )
+    floor_price_step = forms.DecimalField(
+        label=_("Price step per floor, %"),
+        max_digits=5,
+        decimal_places=2,
+        initial=0,
+        required=False,
+    )
+
+    def clean_skip_floor_labels(self) -> list[int]:
+        raw = self.cleaned_data["skip_floor_labels"].replace(" ", "")
+        try:
+            return [int(p) for p in raw.split(",") if p]
+        except ValueError as error:
+            raise ValidationError(_("List whole numbers separated by commas.")) from error
+
+
+class UnitSpecForm(forms.Form):
+    floor = forms.IntegerField(label=_("Floor"), required=False)
+    position = forms.IntegerField(label=_("Position"), min_value=1)
+    kind = forms.ChoiceField(label=_("Kind"), choices=UnitKind.choices, initial=UnitKind.APARTMENT)
+    rooms = forms.IntegerField(label=_("Rooms"), min_value=0, max_value=9, required=False)
+    total_area = forms.DecimalField(label=_("Total, m²"), max_digits=8, decimal_places=2)
+    living_area = forms.DecimalField(
+        label=_("Living, m²"), max_digits=8, decimal_places=2, required=False
+    )
+    kitchen_area = forms.DecimalField(
+        label=_("Kitchen, m²"), max_digits=8, decimal_places=2, required=False
+    )
+
+    def spec(self) -> UnitSpec:
+        return UnitSpec(**self.cleaned_data)
+
+
+class RiserForm(UnitSpecForm):
+    floor = None  # a riser spans the typical floors
+
+
+RiserFormSet = forms.formset_factory(RiserForm, extra=0, min_num=0, can_delete=True)
+FloorUnitFormSet = forms.formset_factory(UnitSpecForm, extra=0, can_delete=True)
+
+
+def section_plan(form: SectionForm, risers, others) -> SectionPlan:
+    """The plan described by a valid form and its two valid formsets."""
+    data = form.cleaned_data
+    return SectionPlan(
+        number=data["number"],
+        name=data["name"],
+        floors=data["floors"],
+        underground=data["underground"] or 0,
+        typical_from=data["typical_from"],
+        typical_to=data["typical_to"],
+        first_number=data["first_number"],
+        skip_floor_labels=data["skip_floor_labels"],
+        price_per_m2=data["price_per_m2"],
+        floor_price_step=data["floor_price_step"] or Decimal(0),
+        risers=[f.spec() for f in risers if f.cleaned_data and not f.cleaned_data.get("DELETE")],
+        non_typical=[
+            f.spec() for f in others if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ],
+    )
+
+
+class UnitForm(forms.ModelForm):
+    """A unit's data. The model's ``clean`` (shared with the admin) checks the rules."""
+
+    class Meta:
+        model = Unit
+        fields = list(EDITABLE_FIELDS)
+        widgets = {"special_conditions": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, section, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["floor"].queryset = Floor.objects.filter(section=section)
+
+
+class UnitCreateForm(UnitForm):
+    class Meta(UnitForm.Meta):
+        fields = [f for f in EDITABLE_FIELDS if f != "floor"]
+
+
+class FloorForm(forms.ModelForm):
+    class Meta:
+        model = Floor
+        fields = ["label", "level_type", "plan"]
+
+
+class UnitPriceForm(forms.Form):
+    price = forms.DecimalField(
+        label=_("New price, ₽"), min_value=0, max_digits=14, decimal_places=2
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class UnitStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"))
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+    def __init__(self, *args, unit: Unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            (s, UnitStatus(s).label) for s in manual_statuses_for(unit)
+        ]
+
+
+class BulkPriceForm(forms.Form):
+    PERCENT, PER_M2 = "percent", "per_m2"
+    mode = forms.ChoiceField(
+        label=_("Change"),
+        choices=[(PERCENT, _("by percent")), (PER_M2, _("by an amount per m²"))],
+        initial=PERCENT,
+    )
+    value = forms.DecimalField(
+        label=_("Value"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("+5 raises by 5 %; −2 lowers. Per m²: roubles per m² of total area."),
+    )
+    round_to = forms.ChoiceField(
+        label=_("Round to, ₽"),
+        choices=[("1", "1"), ("100", "100"), ("1000", "1 000")],
+        initial="1000",
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def clean_value(self):
+        value = self.cleaned_data["value"]
+        if value == 0:
+            raise ValidationError(_("A change of zero changes nothing."))
+        if self.data.get("mode") == self.PERCENT and value <= -100:
+            raise ValidationError(_("A price cannot fall by 100 % or more."))
+        return value
+
+    def change(self) -> dict:
+        key = "percent" if self.cleaned_data["mode"] == self.PERCENT else "per_m2_delta"
+        return {key: self.cleaned_data["value"], "round_to": Decimal(self.cleaned_data["round_to"])}
+
+
+def apply_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError next to the form's fields (or on top)."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
