@@ -120,7 +120,8 @@ class UnitSpecForm(forms.Form):
     )
 
     def spec(self) -> UnitSpec:
-        return UnitSpec(**self.cleaned_data)
+        data = {k: v for k, v in self.cleaned_data.items() if k != "DELETE"}
+        return UnitSpec(**data)
 
 
 class RiserForm(UnitSpecForm):

@@ -30,6 +30,7 @@ from ..forms import (
     section_plan,
 )
 from ..models import Building, Floor, Project, Unit
+from ..search import CatalogueFilterForm, filter_units
 
 
 def _form_page(request, form, *, title, crumbs, submit=None, multipart=False, extra=None):
@@ -325,15 +326,12 @@ def _refused(form, error):
 @require(INVENTORY_PRICE)
 def price_bulk(request):
     """Bulk price change for a selection of units: preview first, then apply."""
-    from ..search import CatalogueFilterForm, filter_units
-
-    selection = CatalogueFilterForm(request.GET or None)
+    selection = CatalogueFilterForm(request.GET)
+    chosen = bool(request.GET) and selection.is_valid()
+    units = filter_units(selection.cleaned_data, Unit.objects.with_place()) if chosen else None
     form = BulkPriceForm(request.POST or None)
     preview = skipped = None
-    units = Unit.objects.none()
-    if selection.is_bound and selection.is_valid():
-        units = filter_units(Unit.objects.with_place(), selection.cleaned_data)
-    if request.method == "POST" and form.is_valid() and selection.is_valid():
+    if request.method == "POST" and chosen and form.is_valid():
         try:
             if "apply" in request.POST:
                 batch = services.units_bulk_set_price(
@@ -356,7 +354,7 @@ def price_bulk(request):
         "preview": preview[:200] if preview else preview,
         "preview_count": len(preview) if preview is not None else None,
         "skipped": len(skipped) if skipped is not None else None,
-        "selected": units.count() if selection.is_bound else None,
+        "selected": units.count() if chosen else None,
         "crumbs": [(None, _("Bulk price change"))],
         "nav": "prices",
     }
