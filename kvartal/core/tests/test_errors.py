@@ -1,0 +1,31 @@
+"""Error pages: a clear message in the product's layout, never a traceback."""
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from kvartal.core.views import error_500
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_unit_is_a_friendly_404(client, manager):
+    client.force_login(manager)
+    response = client.get(reverse("inventory:unit-detail", args=[999999]))
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+
+
+def test_server_error_page_shows_no_traceback():
+    response = error_500(RequestFactory().get("/"))
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong" in body
+    assert "Traceback" not in body
+
+
+def test_forbidden_page_explains_the_role(client, manager):
+    client.force_login(manager)
+    response = client.get(reverse("inventory:project-create"))
+    assert response.status_code == 403
+    assert "Your role does not allow this page" in response.content.decode()
