@@ -1,9 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
 from kvartal.core import views as core_views
+from kvartal.core.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inventory:home", permanent=False)),

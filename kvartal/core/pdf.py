@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import SuspiciousFileOperation
 from django.template.loader import render_to_string
 from django.utils._os import safe_join
 
@@ -40,7 +41,7 @@ def local_file(url: str) -> Path | None:
         elif media_url and path.startswith(media_url):
             candidate = Path(safe_join(settings.MEDIA_ROOT, path[len(media_url) :]))
             return candidate if candidate.is_file() else None
-    except (ValueError, OSError):  # a path that escapes its root, an unreadable name
+    except (SuspiciousFileOperation, ValueError, OSError):  # escapes its root; unreadable
         return None
     return None
 
@@ -54,7 +55,7 @@ def _response_parts(url: str) -> tuple[bytes, str]:
 
 
 def _url_fetcher():
-    """A fetcher for WeasyPrint ≥ 68 (``URLFetcher`` class) or older (a function)."""
+    """A fetcher for WeasyPrint with the ``URLFetcher`` class (v70 here), or a function before."""
     from weasyprint import urls
 
     if hasattr(urls, "URLFetcher"):
@@ -68,7 +69,7 @@ def _url_fetcher():
 
         return LocalFetcher(allowed_protocols=("http", "https", "data"))
 
-    def fetch(url: str) -> dict:  # pragma: no cover - WeasyPrint < 68
+    def fetch(url: str) -> dict:  # pragma: no cover - older WeasyPrint
         if url.startswith("data:"):
             return urls.default_url_fetcher(url)
         body, mime_type = _response_parts(url)

@@ -163,7 +163,8 @@ class UnitForm(forms.ModelForm):
 
     def __init__(self, *args, section, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["floor"].queryset = Floor.objects.filter(section=section)
+        if "floor" in self.fields:
+            self.fields["floor"].queryset = Floor.objects.filter(section=section)
 
 
 class UnitCreateForm(UnitForm):

@@ -29,3 +29,9 @@ def test_forbidden_page_explains_the_role(client, manager):
     response = client.get(reverse("inventory:project-create"))
     assert response.status_code == 403
     assert "Your role does not allow this page" in response.content.decode()
+
+
+def test_an_id_beyond_the_integer_range_is_a_404(client, manager):
+    client.force_login(manager)
+    response = client.get("/app/units/99999999999999999999999/")
+    assert response.status_code == 404
