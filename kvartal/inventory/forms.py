@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import selectors
 from .models import Building, BuildingKind, Floor, Project, Unit, UnitKind, UnitStatus
 from .services import EDITABLE_FIELDS, SectionPlan, UnitSpec, manual_statuses_for
 
@@ -227,6 +228,81 @@ class BulkPriceForm(forms.Form):
     def change(self) -> dict:
         key = "percent" if self.cleaned_data["mode"] == self.PERCENT else "per_m2_delta"
         return {key: self.cleaned_data["value"], "round_to": Decimal(self.cleaned_data["round_to"])}
+
+
+BOARD_ROOM_CHOICES = [
+    (0, _("Studio")),
+    (1, "1"),
+    (2, "2"),
+    (3, "3"),
+    (selectors.ROOMS_OR_MORE, f"{selectors.ROOMS_OR_MORE}+"),
+]
+
+
+class BoardFilterForm(forms.Form):
+    """The chessboard's filters, read from the query string. A field with a bad value is
+    reported and ignored; the others still apply."""
+
+    rooms = forms.TypedMultipleChoiceField(
+        label=_("Rooms"),
+        choices=BOARD_ROOM_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    area_min = forms.DecimalField(label=_("Area from, m²"), required=False, min_value=0)
+    area_max = forms.DecimalField(label=_("Area to, m²"), required=False, min_value=0)
+    price_min = forms.DecimalField(label=_("Price from, mln ₽"), required=False, min_value=0)
+    price_max = forms.DecimalField(label=_("Price to, mln ₽"), required=False, min_value=0)
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=UnitStatus.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    floor_min = forms.IntegerField(label=_("Floor from"), required=False)
+    floor_max = forms.IntegerField(label=_("Floor to"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    # A number, not a choice: the sections are known only once the board is read, and an
+    # unknown number simply shows no board.
+    section = forms.IntegerField(label=_("Section"), required=False, widget=forms.Select)
+
+    def __init__(self, *args, parking: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parking = parking
+        self.fields["kind"].choices = [("", _("All kinds")), *UnitKind.choices]
+        if parking:
+            self.fields["section"].label = _("Queue")
+            self.fields["floor_min"].label = _("Level from")
+            self.fields["floor_max"].label = _("Level to")
+        for name, step in (("area", "any"), ("price", "any"), ("floor", "1")):
+            for end, placeholder in (("min", _("from")), ("max", _("to"))):
+                field = self.fields[f"{name}_{end}"]
+                field.widget.attrs.update(
+                    placeholder=placeholder, step=step, **{"aria-label": field.label}
+                )
+
+    def filters(self) -> selectors.BoardFilters:
+        if not self.is_bound:
+            return selectors.BoardFilters()
+        self.is_valid()
+        data = self.cleaned_data  # holds only the fields that passed
+        return selectors.BoardFilters(
+            rooms=frozenset(data.get("rooms") or ()),
+            area_min=data.get("area_min"),
+            area_max=data.get("area_max"),
+            price_min=data.get("price_min"),
+            price_max=data.get("price_max"),
+            statuses=frozenset(data.get("status") or ()),
+            floor_min=data.get("floor_min"),
+            floor_max=data.get("floor_max"),
+            kind=data.get("kind") or "",
+            section=data.get("section"),
+        )
+
+    def set_sections(self, sections: list[tuple[int, str]]) -> None:
+        everything = _("All queues") if self.parking else _("All sections")
+        self.fields["section"].widget.choices = [("", everything), *sections]
 
 
 def apply_errors(form: forms.Form, error: ValidationError) -> None:

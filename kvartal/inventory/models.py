@@ -202,6 +202,7 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     UnitStatus.RESERVED: frozenset({UnitStatus.AVAILABLE, UnitStatus.SOLD}),
     UnitStatus.SOLD: frozenset({UnitStatus.AVAILABLE}),
 }
+PRICE_LOCKED_STATUSES = frozenset({UnitStatus.RESERVED, UnitStatus.SOLD})
 # The moves an inventory keeper makes by hand; the rest belong to sales.
 MANUAL_STATUSES = frozenset({UnitStatus.NOT_FOR_SALE, UnitStatus.AVAILABLE})
 
@@ -358,6 +359,11 @@ class Unit(models.Model):
     @property
     def is_on_sale(self) -> bool:
         return self.status == UnitStatus.AVAILABLE
+
+    @property
+    def is_price_locked(self) -> bool:
+        """A held or sold unit keeps the price it was taken at."""
+        return self.status in PRICE_LOCKED_STATUSES
 
     @property
     def measured_area(self) -> Decimal:

@@ -108,7 +108,7 @@ def unit_set_price(
     """
     unit = _locked(unit)
     price = Decimal(price)
-    if unit.status in (UnitStatus.RESERVED, UnitStatus.SOLD):
+    if unit.is_price_locked:
         raise PriceLocked(_("The unit is reserved or sold: its price is locked."))
     if price < 0 or (price == 0 and unit.status == UnitStatus.AVAILABLE):
         raise ValidationError({"price": _("A unit on sale must have a price above zero.")})
@@ -146,7 +146,7 @@ def units_price_preview(
         raise ValidationError(_("Give either a percentage or an amount per m²."))
     changes, skipped = [], []
     for unit in units:
-        if unit.status in (UnitStatus.RESERVED, UnitStatus.SOLD):
+        if unit.is_price_locked:
             skipped.append(unit)
             continue
         if percent is not None:

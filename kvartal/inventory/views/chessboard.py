@@ -1,13 +1,76 @@
-from django.http import HttpResponse
+"""The chessboard of a building and the unit card (full page, or a side panel over the board)."""
 
-from kvartal.accounts.permissions import INVENTORY_EDIT, INVENTORY_PRICE, INVENTORY_VIEW, require
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+
+from kvartal.accounts.permissions import INVENTORY_VIEW, require
+
+from .. import selectors
+from ..forms import BoardFilterForm
+from ..models import Building, Unit, UnitStatus
+from ..services import manual_statuses_for
+
+
+def _partial_wanted(request) -> bool:
+    """An htmx swap gets the fragment; a history restore (no cached page) gets the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _with_vary(response):
+    # The same URL answers with a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @require(INVENTORY_VIEW)
-def building_chessboard(request, **kwargs):
-    return HttpResponse("TODO")
+def building_chessboard(request, pk: int):
+    building = get_object_or_404(Building.objects.select_related("project"), pk=pk)
+    form = BoardFilterForm(request.GET or None, parking=building.is_parking)
+    board = selectors.chessboard(building, form.filters())
+    form.set_sections(board.section_choices)
+    context = {
+        "building": building,
+        "board": board,
+        "form": form,
+        "legend": UnitStatus.choices,
+        "nav": "projects",
+        "crumbs": [
+            (reverse("inventory:project-detail", args=[building.project_id]), building.project),
+            (None, building.name),
+        ],
+    }
+    if _partial_wanted(request):
+        return _with_vary(render(request, "inventory/building_chessboard.html#boards", context))
+    return _with_vary(render(request, "inventory/building_chessboard.html", context))
 
 
 @require(INVENTORY_VIEW)
-def unit_detail(request, **kwargs):
-    return HttpResponse("TODO")
+def unit_detail(request, pk: int):
+    unit = get_object_or_404(Unit.objects.with_place(), pk=pk)
+    history = selectors.unit_history(unit)
+    order = UnitStatus.values
+    statuses = sorted(manual_statuses_for(unit), key=order.index)
+    context = {
+        "unit": unit,
+        "section_title": selectors.section_title(
+            unit.building, unit.section.number, unit.section.name
+        ),
+        "history": history,
+        "manual_statuses": [(s, UnitStatus(s).label) for s in statuses],
+        # The price service refuses held and sold units; the form says so up front.
+        "price_locked": unit.is_price_locked,
+        "nav": "projects",
+        "crumbs": [
+            (
+                reverse("inventory:project-detail", args=[unit.building.project_id]),
+                unit.building.project,
+            ),
+            (reverse("inventory:building-chessboard", args=[unit.building_id]), unit.building.name),
+            (None, str(unit)),
+        ],
+    }
+    if _partial_wanted(request):
+        context["in_panel"] = True
+        return _with_vary(render(request, "inventory/unit_detail.html#card", context))
+    return _with_vary(render(request, "inventory/unit_detail.html", context))

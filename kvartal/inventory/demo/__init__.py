@@ -1,0 +1,153 @@
+"""The demo and benchmark data set: Ural residential complexes, the same for the same seed.
+
+``generate(size=…, seed=…)`` first plans everything in Python with ``random.Random(seed)``
+and a fixed calendar (the 18 months ending ``END``), then writes it only through the inventory
+services with explicit ``at=`` dates. The history is therefore as complete as a real
+installation's: every unit has its creation rows, every price move a ``PriceChange`` (the
+price list by layout and view at launch, the regular rises, a few promotions), every status
+move a ``StatusChange`` (floors closed and reopened, reservations, sales, cancellations,
+terminated contracts), replayed in date order so that a rise skips the units then held or sold.
+
+Sizes (see ARCHITECTURE.md, "Scale"): XS ≈ 100 units for tests, S ≈ 2 000 (the demo),
+M ≈ 20 000 and L ≈ 120 000 in ~300 buildings (benchmarks). From M up the first building is
+a ~1 040-unit flagship, the chessboard the benchmark measures.
+"""
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count
+
+from kvartal.accounts.models import Role, User
+from kvartal.core.models import CompanyProfile
+from kvartal.inventory.models import (
+    Building,
+    BuildingKind,
+    Floor,
+    PriceBatch,
+    PriceChange,
+    Project,
+    Section,
+    StatusChange,
+    Unit,
+    UnitChange,
+)
+
+from .create import create
+from .data import COMPANY, DEMO_PASSWORD, DEMO_USERS, END, MONTHS, SIZES, START
+from .history import replay, simulate
+from .plan import plan
+
+__all__ = [
+    "COMPANY",
+    "DEMO_PASSWORD",
+    "END",
+    "MONTHS",
+    "SIZES",
+    "START",
+    "Report",
+    "counts",
+    "generate",
+]
+
+
+@dataclass
+class Report:
+    size: str
+    seed: int
+    counts: dict[str, int]
+    timings: dict[str, float]
+    users: list[tuple[str, str, str, bool]]  # login, role, name, created now
+
+
+def generate(
+    *, size: str, seed: int = 42, users: bool = True, say: Callable[[str], None] = lambda s: None
+) -> Report:
+    """Create the demo data set of ``size`` for ``seed``: the same data on every run.
+
+    Writes through the inventory services only (with ``at=`` dates), in one transaction:
+    it either loads completely or not at all. Demo users are created when missing (password
+    ``DEMO_PASSWORD``); existing users are left as they are.
+    """
+    spec = SIZES[size]
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    with transaction.atomic():
+        people, user_rows = _users(users)
+        _company()
+        timings["users"] = time.perf_counter() - clock
+        step = time.perf_counter()
+        projects = plan(spec, random.Random(seed))
+        timings["plan"] = time.perf_counter() - step
+        say(
+            f"Plan: {len(projects)} projects, {sum(len(p.buildings) for p in projects)} "
+            f"buildings, ~{sum(b.units for p in projects for b in p.buildings)} units"
+        )
+        step = time.perf_counter()
+        create(projects, people, say)
+        timings["create"] = time.perf_counter() - step
+        step = time.perf_counter()
+        events = simulate(projects, seed)
+        timings["simulate"] = time.perf_counter() - step
+        say(f"Created; replaying {len(events)} events of {MONTHS} months")
+        step = time.perf_counter()
+        replay(events, people)
+        timings["history"] = time.perf_counter() - step
+    timings["total"] = time.perf_counter() - clock
+    return Report(size=size, seed=seed, counts=counts(), timings=timings, users=user_rows)
+
+
+def _users(wanted: bool) -> tuple[dict[str, User | None], list]:
+    people: dict[str, User | None] = {}
+    rows = []
+    for login, role, first, last in DEMO_USERS:
+        user = User.objects.filter(username=login).first()
+        created = False
+        if user is None and wanted:
+            user = User(username=login, role=role, first_name=first, last_name=last)
+            user.email = f"{login}@kvartal.local"
+            user.is_staff = user.is_superuser = role == Role.ADMIN
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            created = True
+        people[role] = user
+        if user is not None and wanted:
+            rows.append((login, Role(user.role).label, user.get_full_name(), created))
+    return people, rows
+
+
+def _company() -> None:
+    profile = CompanyProfile.current()
+    if not profile.name:
+        profile.name = COMPANY
+        profile.save(update_fields=["name"])
+
+
+# --- what is there --------------------------------------------------------------------------
+
+
+def counts() -> dict[str, int]:
+    """Sizes of the inventory and its history, for the commands' reports."""
+    result = {
+        "projects": Project.objects.count(),
+        "buildings": Building.objects.filter(kind=BuildingKind.RESIDENTIAL).count(),
+        "parking structures": Building.objects.filter(kind=BuildingKind.PARKING).count(),
+        "sections": Section.objects.count(),
+        "floors": Floor.objects.count(),
+        "units": Unit.objects.count(),
+    }
+    for kind, n in sorted(Unit.objects.order_by().values_list("kind").annotate(n=Count("pk"))):
+        result[f"  {kind}"] = n
+    for state, n in sorted(Unit.objects.order_by().values_list("status").annotate(n=Count("pk"))):
+        result[f"  {state}"] = n
+    result["status changes"] = StatusChange.objects.count()
+    result["price changes"] = PriceChange.objects.count()
+    result["data changes"] = UnitChange.objects.count()
+    result["history rows"] = sum(
+        result[k] for k in ("status changes", "price changes", "data changes")
+    )
+    result["price batches"] = PriceBatch.objects.count()
+    return result

@@ -1,0 +1,211 @@
+"""The 18 months: every sale, reservation, price rise and reopening, replayed in date order."""
+
+import calendar
+import heapq
+import math
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import groupby
+
+from kvartal.accounts.models import Role
+from kvartal.inventory.models import Unit, UnitKind, UnitStatus, WindowView
+from kvartal.inventory.services import units_bulk_set_price, units_bulk_set_status
+
+from .data import CHUNK, DEMAND, END, MONTHS, ROOMS_DEMAND, SALE_HOURS, SEASON, START, month_start
+from .plan import ProjectDraft
+
+# An event: (at, order, group, payload). Events with equal (at, order, group) are one service
+# call; ``order`` puts price moves before status moves of the same moment.
+PRICE, STATUS = 1, 2
+REOPENING = "Открыты продажи верхних этажей"
+RISE = "Плановое повышение цен"
+PROMO = "Акция на трёхкомнатные квартиры"
+
+
+def simulate(projects: list[ProjectDraft], seed: int) -> list[tuple]:
+    """Plan every sale, reservation, price rise and reopening, in Python, unit by unit."""
+    drafts = [b for p in projects for b in p.buildings]
+    rows = defaultdict(list)
+    for row in (
+        Unit.objects.filter(building__in=[b.obj for b in drafts])
+        .order_by("building_id", "section__number", "floor__index", "kind", "position")
+        .values_list("building_id", "id", "kind", "rooms", "view", "status")
+    ):
+        rows[row[0]].append(row[1:])
+    events: list[tuple] = []
+    free_at: dict[int, datetime] = {}  # unit → when it is next free (after its last event)
+    status: dict[int, str] = {}
+    for k, b in enumerate(drafts):
+        rng = random.Random(f"{seed}/sales/{k}")
+        _simulate_building(b, rows[b.obj.pk], rng, events, status, free_at)
+    _last_reservations(rows, random.Random(f"{seed}/reservations"), events, status, free_at)
+    events.sort(key=lambda e: e[:3])
+    return events
+
+
+def _simulate_building(b, rows, rng, events, status, free_at) -> None:
+    weights = {}
+    for unit_id, kind, rooms, view, state in rows:
+        w = DEMAND.get(kind) or ROOMS_DEMAND[rooms]
+        if view in (WindowView.PARK, WindowView.WATER, WindowView.CITY):
+            w *= 1.2
+        weights[unit_id] = w
+        status[unit_id] = state
+        free_at[unit_id] = b.launch + timedelta(hours=3)
+    available = {u for u in weights if status[u] == UnitStatus.AVAILABLE}
+    closed = [u for u in weights if status[u] == UnitStatus.NOT_FOR_SALE]
+    returns: list[tuple[int, int]] = []  # (month, unit) back on sale from that month
+    n = len(rows)
+
+    def sold(age: float) -> float:
+        return 1 - math.exp(-max(age, 0) / b.pace)
+
+    def pick(count: int) -> list[int]:
+        pool = sorted(available)
+        chosen = heapq.nlargest(
+            min(count, len(pool)), pool, key=lambda u: rng.random() ** (1 / weights[u])
+        )
+        available.difference_update(chosen)
+        return sorted(chosen)
+
+    if b.launch_month <= 0:  # sold before the data set begins: entered as sold at START
+        at = b.launch + timedelta(hours=3)
+        for u in pick(round(n * sold(-b.launch_month))):
+            _status(events, at, u, UnitStatus.SOLD, "Продано до перехода на Kvartal", status)
+            free_at[u] = END
+    first = max(b.launch_month, 0)
+    for m in range(first, MONTHS):
+        start = month_start(m)
+        available.update(u for month, u in returns if month == m)
+        if m == b.reopen_month:
+            for u in closed:
+                _status(
+                    events, start + timedelta(hours=4), u, UnitStatus.AVAILABLE, REOPENING, status
+                )
+                free_at[u] = start + timedelta(hours=4)
+            available.update(closed)
+        if m > first and (m - first) % b.cadence == 0:
+            percent = Decimal(rng.randint(5, 30)) / 10
+            events.append(
+                (
+                    start + timedelta(hours=5),
+                    PRICE,
+                    f"{b.obj.pk:09d}",
+                    (b.obj.pk, percent, None, RISE),
+                )
+            )
+        if m == b.promo_month:
+            events.append(
+                (
+                    start + timedelta(hours=5, minutes=30),
+                    PRICE,
+                    f"{b.obj.pk:09d}p",
+                    (b.obj.pk, Decimal(-3), 3, PROMO),
+                ),
+            )
+        quota = n * (sold(m + 1 - b.launch_month) - sold(m - b.launch_month))
+        quota *= SEASON[(START.month - 5 + m) % 12] * rng.uniform(0.7, 1.3)
+        count = int(quota) + (rng.random() < quota % 1)
+        days = calendar.monthrange(start.year, start.month)[1]
+        for u in pick(count):
+            day = rng.randint(0, days - 1)
+            at = start + timedelta(days=day, hours=rng.choice(SALE_HOURS))
+            at = max(at, free_at[u] + timedelta(days=1))
+            if at >= END:
+                available.add(u)
+                continue
+            back = _sale(events, rng, u, at, status, free_at)
+            if back is not None:
+                returns.append((back, u))
+
+
+def _sale(events, rng, u, at, status, free_at) -> int | None:
+    """One client's path; returns the month the unit is back on sale, if it comes back."""
+    roll = rng.random()
+    if roll < 0.25:  # paid in full the same day
+        _status(events, at, u, UnitStatus.SOLD, "Подписан ДДУ", status)
+        sold_at = at
+    else:
+        _status(events, at, u, UnitStatus.RESERVED, "Бронирование", status)
+        later = at + timedelta(days=rng.randint(3, 30), hours=rng.choice((0, 2, 5)))
+        later = later.replace(hour=rng.choice(SALE_HOURS))
+        if later >= END:  # still thinking it over today
+            free_at[u] = END
+            return None
+        if roll < 0.35:
+            _status(events, later, u, UnitStatus.AVAILABLE, "Бронь снята: клиент отказался", status)
+            free_at[u] = later
+            return _month_of(later) + 1
+        _status(events, later, u, UnitStatus.SOLD, "Подписан ДДУ", status)
+        sold_at = later
+    free_at[u] = END
+    if rng.random() < 0.01:
+        gone = sold_at + timedelta(days=rng.randint(30, 150))
+        if gone < END:
+            _status(events, gone, u, UnitStatus.AVAILABLE, "Расторжение ДДУ", status)
+            free_at[u] = gone
+            return _month_of(gone) + 1
+    return None
+
+
+def _month_of(at: datetime) -> int:
+    return (at.year - START.year) * 12 + at.month - START.month
+
+
+def _status(events, at, unit_id, new, reason, status) -> None:
+    events.append((at, STATUS, f"{new}|{reason}", unit_id))
+    status[unit_id] = new
+
+
+def _last_reservations(rows, rng, events, status, free_at) -> None:
+    """Bring the units held today to ~5 %: reservations of the last weeks, not yet decided."""
+    total = sum(len(r) for r in rows.values())
+    held = sum(1 for s in status.values() if s == UnitStatus.RESERVED)
+    candidates = [
+        u
+        for building in sorted(rows)
+        for u, kind, *_ in rows[building]
+        if status[u] == UnitStatus.AVAILABLE and kind != UnitKind.STORAGE
+    ]
+    for u in sorted(rng.sample(candidates, max(0, min(len(candidates), total // 20 - held)))):
+        at = END - timedelta(days=rng.randint(1, 40), hours=24 - rng.choice(SALE_HOURS))
+        if at > free_at[u]:
+            _status(events, at, u, UnitStatus.RESERVED, "Бронирование", status)
+
+
+def replay(events: list[tuple], people) -> None:
+    """Write the events in date order through the services, one call per group."""
+    keeper, manager = people[Role.INVENTORY_KEEPER], people[Role.SALES_MANAGER]
+    for (at, order, group), items in groupby(events, key=lambda e: e[:3]):
+        payloads = [e[3] for e in items]
+        if order == PRICE:
+            for building_id, percent, rooms, reason in payloads:
+                units = Unit.objects.filter(
+                    building_id=building_id,
+                    status__in=[UnitStatus.AVAILABLE, UnitStatus.NOT_FOR_SALE],
+                )
+                if rooms is not None:
+                    units = units.filter(rooms=rooms)
+                if not units.exists():
+                    continue
+                units_bulk_set_price(
+                    units=units,
+                    percent=percent,
+                    round_to=Decimal(1000),
+                    by=keeper,
+                    reason=reason,
+                    at=at,
+                )
+            continue
+        new_status, reason = group.split("|", 1)
+        actor = keeper if reason == REOPENING else manager
+        for i in range(0, len(payloads), CHUNK):
+            units_bulk_set_status(
+                units=Unit.objects.filter(pk__in=payloads[i : i + CHUNK]),
+                status=new_status,
+                by=actor,
+                reason=reason,
+                at=at,
+            )

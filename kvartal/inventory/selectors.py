@@ -1,0 +1,539 @@
+"""Reads for inventory pages: the chessboard of a building and the history of a unit.
+
+Each selector runs a fixed number of queries whatever the size of the building (the
+chessboard: sections, floors and units, one query each) and does the grouping, filtering
+and counting in Python, so that the template only prints prepared values.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import BooleanField
+from django.urls import reverse
+from django.utils import numberformat
+from django.utils.formats import get_format
+from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
+
+from kvartal.core.templatetags.kvartal import area as area_filter
+
+from .models import (
+    Building,
+    Floor,
+    PriceChange,
+    Section,
+    StatusChange,
+    Unit,
+    UnitChange,
+    UnitKind,
+    UnitStatus,
+)
+
+MILLION = Decimal(1_000_000)
+# The rooms filter offers studio (0), 1, 2, 3 and "4 and more" under this value.
+ROOMS_OR_MORE = 4
+# Units sharing a grid slot (a storage room beside a parking space) stack in this order.
+_KIND_ORDER = {
+    UnitKind.APARTMENT: 0,
+    UnitKind.COMMERCIAL: 1,
+    UnitKind.PARKING: 2,
+    UnitKind.STORAGE: 3,
+}
+
+
+# --- the chessboard -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the user is looking for. Units that do not match are dimmed, not removed.
+
+    ``rooms`` holds 0 (studio) … ``ROOMS_OR_MORE`` (that many or more); ``price_*`` are in
+    millions of roubles, as people say them; ``floor_*`` compare with the floor number people
+    see (the label when it is a number, else the physical index). ``section`` (a section
+    number) is the only filter that hides: the other sections' boards are left out.
+    """
+
+    rooms: frozenset[int] = frozenset()
+    area_min: Decimal | None = None
+    area_max: Decimal | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    statuses: frozenset[str] = frozenset()
+    floor_min: int | None = None
+    floor_max: int | None = None
+    kind: str = ""
+    section: int | None = None
+
+    @property
+    def dims(self) -> bool:
+        """Whether any filter that dims cells is set."""
+        return bool(
+            self.rooms
+            or self.statuses
+            or self.kind
+            or any(
+                v is not None
+                for v in (
+                    self.area_min,
+                    self.area_max,
+                    self.price_min,
+                    self.price_max,
+                    self.floor_min,
+                    self.floor_max,
+                )
+            )
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.dims or self.section is not None
+
+    def matches(
+        self,
+        *,
+        rooms: int | None,
+        area: Decimal,
+        price: Decimal,
+        status: str,
+        floor: int,
+        kind: str,
+    ) -> bool:
+        if self.rooms and (rooms is None or min(rooms, ROOMS_OR_MORE) not in self.rooms):
+            return False
+        if self.statuses and status not in self.statuses:
+            return False
+        if self.kind and kind != self.kind:
+            return False
+        if self.area_min is not None and area < self.area_min:
+            return False
+        if self.area_max is not None and area > self.area_max:
+            return False
+        if self.price_min is not None and price < self.price_min * MILLION:
+            return False
+        if self.price_max is not None and price > self.price_max * MILLION:
+            return False
+        if self.floor_min is not None and floor < self.floor_min:
+            return False
+        return not (self.floor_max is not None and floor > self.floor_max)
+
+
+@dataclass(slots=True)
+class Cell:
+    """One unit on the board, with everything the template prints already worked out."""
+
+    id: int
+    number: str
+    status: str
+    css: str
+    url: str
+    title: str
+    tag: str  # "2BR", "St", a kind's short name, or "" for parking spaces
+    area: str  # "56,2 m²", the number as the ``area`` filter writes it; "" for parking
+    price: str  # formatted like the ``millions`` filter; "—" when there is no price yet
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of a board. A floor whose positions hold two units (a parking space and a
+    storage room) takes two lines; only the first carries the floor label, spanning both."""
+
+    label: str
+    span: int  # rowspan of the label cell; 0 on continuation lines
+    cells: list[Cell | None]  # one per position; None is an empty slot (.cell.void)
+
+
+@dataclass(slots=True)
+class SectionBoard:
+    id: int
+    number: int
+    title: str
+    positions: list[int]
+    rows: list[Row]
+    units: int  # all units of the section
+    shown: int  # of them, those matching the filters
+
+
+@dataclass(slots=True)
+class StatusTotal:
+    status: str
+    label: str
+    count: int = 0
+    area: Decimal = Decimal(0)
+    price: Decimal = Decimal(0)
+
+
+@dataclass
+class Board:
+    """The chessboard of one building, filtered: grids per section and totals per status."""
+
+    building: Building
+    filters: BoardFilters
+    sections: list[SectionBoard]
+    section_choices: list[tuple[int, str]]  # every section, for the filter form
+    totals: list[StatusTotal]  # per status, over the matching units of the shown sections
+    shown: int  # units matching the filters in the shown sections
+    total: int  # every unit of the building
+    shown_area: Decimal = Decimal(0)
+    shown_price: Decimal = Decimal(0)
+    priced_area: Decimal = Decimal(0)  # area of the matching units that have a price
+    kinds: list[str] = field(default_factory=list)  # the unit kinds present in the building
+
+    @property
+    def has_sections(self) -> bool:
+        return bool(self.section_choices)
+
+    @property
+    def is_parking(self) -> bool:
+        return self.building.is_parking
+
+    @property
+    def price_per_m2(self) -> Decimal | None:
+        """The average price per m² of the matching units that have a price."""
+        if not self.priced_area:
+            return None
+        return (self.shown_price / self.priced_area).quantize(Decimal(1))
+
+
+def floor_number(index: int, label: str) -> int:
+    """The floor number people see: the label when it is a number ("14", "-1"), else the
+    physical index (for "M", "Тех." and the like)."""
+    try:
+        return int(label)
+    except ValueError:
+        return index
+
+
+def section_title(building: Building, number: int, name: str) -> str:
+    if name:
+        return name
+    if building.is_parking:
+        return _("Queue %(number)s") % {"number": number}
+    return _("Section %(number)s") % {"number": number}
+
+
+def _tags() -> dict:
+    """The short text in the corner of a cell, by rooms (apartments) or by kind."""
+    return {
+        "studio": pgettext("rooms on the chessboard", "St"),
+        "rooms": pgettext("rooms on the chessboard", "%(rooms)sBR"),
+        UnitKind.COMMERCIAL: pgettext("kind on the chessboard", "Com"),
+        UnitKind.STORAGE: pgettext("kind on the chessboard", "Stor"),
+        UnitKind.PARKING: "",
+    }
+
+
+class _Numbers:
+    """The ``area`` and ``millions`` filters, fast enough to run once per cell.
+
+    ``number_format`` looks the locale's separators up on every call, which is a third of
+    the page's time on a big board; here they are read once and reused. The output is the
+    filters' own (tests compare them).
+    """
+
+    def __init__(self):
+        lang = get_language()
+        self.args = (
+            get_format("DECIMAL_SEPARATOR", lang),
+            1,
+            get_format("NUMBER_GROUPING", lang),
+            get_format("THOUSAND_SEPARATOR", lang),
+        )
+        self.areas: dict[Decimal, str] = {}  # a building has few distinct areas
+
+    def millions(self, value: Decimal) -> str:
+        return numberformat.format(value / MILLION, *self.args) if value else "—"
+
+    def area(self, value: Decimal) -> str:
+        text = self.areas.get(value)
+        if text is None:
+            text = self.areas[value] = area_filter(value)
+        return text
+
+
+def _url_maker():
+    """``unit id -> card URL`` with one ``reverse()`` instead of one per cell."""
+    marker = 987654321
+    head, tail = reverse("inventory:unit-detail", kwargs={"pk": marker}).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def chessboard(building: Building, filters: BoardFilters | None = None) -> Board:
+    """The chessboard of ``building``: per section, floors top first × positions 1…max.
+
+    Three queries (sections, floors, units) whatever the size of the building. Every unit is
+    on the board; those not matching ``filters`` carry the ``dim`` class, and the totals count
+    only the matching units of the sections shown.
+    """
+    filters = filters or BoardFilters()
+    sections = list(
+        Section.objects.filter(building=building)
+        .order_by("number")
+        .values_list("id", "number", "name")
+    )
+    floors_by_section: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    for floor_id, section_id, index, label in (
+        Floor.objects.filter(section__building=building)
+        .order_by("section_id", "-index")
+        .values_list("id", "section_id", "index", "label")
+    ):
+        floors_by_section[section_id].append((floor_id, index, label))
+    rows = (
+        Unit.objects.filter(building=building)
+        .order_by()
+        .values_list(
+            "id",
+            "section_id",
+            "floor_id",
+            "position",
+            "kind",
+            "number",
+            "rooms",
+            "total_area",
+            "price",
+            "status",
+        )
+    )
+
+    labels = {value: str(label) for value, label in UnitStatus.choices}  # translated once
+    totals = {status: StatusTotal(status, label) for status, label in UnitStatus.choices}
+    tags = _tags()
+    url = _url_maker()
+    numbers = _Numbers()
+    number_word = _("No. %(number)s")
+    mln, m2 = _("mln ₽"), _("m²")
+    floor_numbers = {
+        floor_id: floor_number(index, label)
+        for floors in floors_by_section.values()
+        for floor_id, index, label in floors
+    }
+    shown_sections = {
+        section_id
+        for section_id, number, _name in sections
+        if filters.section is None or number == filters.section
+    }
+    dims = filters.dims
+
+    # section -> floor -> position -> units there (usually one)
+    slots: dict[int, dict[int, dict[int, list[tuple]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    matched_in: dict[int, int] = defaultdict(int)
+    units_in: dict[int, int] = defaultdict(int)
+    kinds: set[str] = set()
+    total = shown = 0
+    shown_area = shown_price = priced_area = Decimal(0)
+    for pk, section_id, floor_id, position, kind, number, rooms, area, price, status in rows:
+        total += 1
+        kinds.add(kind)
+        if section_id not in shown_sections or floor_id not in floor_numbers:
+            continue
+        units_in[section_id] += 1
+        match = not dims or filters.matches(
+            rooms=rooms,
+            area=area,
+            price=price,
+            status=status,
+            floor=floor_numbers[floor_id],
+            kind=kind,
+        )
+        if match:
+            shown += 1
+            matched_in[section_id] += 1
+            shown_area += area
+            shown_price += price
+            if price:
+                priced_area += area
+            t = totals[status]
+            t.count += 1
+            t.area += area
+            t.price += price
+        if kind == UnitKind.APARTMENT and rooms is not None:
+            tag = tags["studio"] if rooms == 0 else tags["rooms"] % {"rooms": rooms}
+        else:
+            tag = tags.get(kind, "")
+        cell = Cell(
+            id=pk,
+            number=number,
+            status=status,
+            css=f"cell st-{status}" if match else f"cell st-{status} dim",
+            url=url(pk),
+            title=f"{number_word % {'number': number}} · {labels[status]}",
+            tag=tag,
+            area="" if kind == UnitKind.PARKING else f"{numbers.area(area)} {m2}",
+            # A parking cell has no area line, so its price has room for the unit.
+            price=numbers.millions(price)
+            if kind != UnitKind.PARKING or not price
+            else f"{numbers.millions(price)} {mln}",
+        )
+        slots[section_id][floor_id][position].append((_KIND_ORDER.get(kind, 99), number, cell))
+
+    boards = []
+    for section_id, number, name in sections:
+        if section_id not in shown_sections:
+            continue
+        by_floor = slots.get(section_id, {})
+        width = max((max(p) for p in by_floor.values() if p), default=0)
+        positions = list(range(1, width + 1))
+        board_rows = []
+        for floor_id, _index, label in floors_by_section.get(section_id, []):
+            at = by_floor.get(floor_id, {})
+            for units in at.values():
+                units.sort(key=lambda u: (u[0], u[1]))
+            depth = max((len(u) for u in at.values()), default=1)
+            for layer in range(depth):
+                cells = []
+                for position in positions:
+                    units = at.get(position)
+                    cells.append(units[layer][2] if units and len(units) > layer else None)
+                board_rows.append(Row(label=label, span=depth if layer == 0 else 0, cells=cells))
+        boards.append(
+            SectionBoard(
+                id=section_id,
+                number=number,
+                title=section_title(building, number, name),
+                positions=positions,
+                rows=board_rows,
+                units=units_in[section_id],
+                shown=matched_in[section_id],
+            )
+        )
+    return Board(
+        building=building,
+        filters=filters,
+        sections=boards,
+        section_choices=[
+            (number, section_title(building, number, name)) for _id, number, name in sections
+        ],
+        totals=list(totals.values()),
+        shown=shown,
+        total=total,
+        shown_area=shown_area,
+        shown_price=shown_price,
+        priced_area=priced_area,
+        kinds=[k for k in UnitKind.values if k in kinds],
+    )
+
+
+# --- the history of a unit ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PriceRow:
+    at: datetime
+    old: Decimal
+    new: Decimal
+    delta_percent: Decimal | None  # None when the old price was zero
+    actor: str
+    reason: str
+
+    @property
+    def went_up(self) -> bool:
+        return self.new > self.old
+
+
+@dataclass(slots=True)
+class Event:
+    """One line of a unit's timeline, whatever its source table."""
+
+    at: datetime
+    pk: int
+    kind: str  # "status" | "price" | "data" | "created"
+    actor: str
+    reason: str
+    status: str = ""  # the new status, for the colour of the dot
+    old: str = ""
+    new: str = ""
+    old_price: Decimal | None = None
+    new_price: Decimal | None = None
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # label, old, new
+
+
+@dataclass
+class UnitHistory:
+    prices: list[PriceRow]  # newest first
+    timeline: list[Event]  # newest first
+
+
+def _who(user) -> str:
+    return user.short_name if user is not None else _("system")
+
+
+def _change_line(name: str, old, new) -> tuple[str, str, str]:
+    """A field's label and its old and new values as people read them: choice labels
+    instead of codes, yes/no instead of True/False. History stores the raw strings."""
+    try:
+        model_field = Unit._meta.get_field(name)
+    except FieldDoesNotExist:  # a field since removed: the history keeps its name
+        return name, _shown(old), _shown(new)
+    choices = {str(k): v for k, v in model_field.choices or ()}
+    if isinstance(model_field, BooleanField):
+        choices = {"True": _("yes"), "False": _("no")}
+
+    def read(value):
+        return _shown(choices.get(value, value) if value is not None else None)
+
+    return str(model_field.verbose_name), read(old), read(new)
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def unit_history(unit: Unit) -> UnitHistory:
+    """Price history and the merged timeline (status, price and data changes) of a unit.
+
+    Three queries (one per history table, each with its actor) whatever the length.
+    """
+    prices, timeline = [], []
+    for row in PriceChange.objects.filter(unit=unit).select_related("actor"):
+        delta = None
+        if row.old_price:
+            delta = ((row.new_price - row.old_price) / row.old_price * 100).quantize(Decimal("0.1"))
+        who = _who(row.actor)
+        prices.append(PriceRow(row.at, row.old_price, row.new_price, delta, who, row.reason))
+        timeline.append(
+            Event(
+                at=row.at,
+                pk=row.pk,
+                kind="price",
+                actor=who,
+                reason=row.reason,
+                old_price=row.old_price,
+                new_price=row.new_price,
+            )
+        )
+    labels = dict(UnitStatus.choices)
+    for row in StatusChange.objects.filter(unit=unit).select_related("actor"):
+        timeline.append(
+            Event(
+                at=row.at,
+                pk=row.pk,
+                kind="status",
+                actor=_who(row.actor),
+                reason=row.reason,
+                status=row.new_status,
+                old=labels.get(row.old_status, row.old_status),
+                new=labels.get(row.new_status, row.new_status),
+                new_price=row.price,
+            )
+        )
+    for row in UnitChange.objects.filter(unit=unit).select_related("actor"):
+        changes = [_change_line(name, *values) for name, values in (row.changes or {}).items()]
+        timeline.append(
+            Event(
+                at=row.at,
+                pk=row.pk,
+                kind="data" if changes else "created",
+                actor=_who(row.actor),
+                reason=row.reason,
+                changes=changes,
+            )
+        )
+    # Newest first; at one instant the creation reads as the oldest, then status, then price.
+    order = {"price": 0, "status": 1, "data": 2, "created": 2}
+    timeline.sort(key=lambda e: (e.at, -order[e.kind], e.pk), reverse=True)
+    return UnitHistory(prices=prices, timeline=timeline)

@@ -1,0 +1,501 @@
+"""The chessboard of a building and the unit card: what people see, and what it costs to show."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from kvartal.core.templatetags.kvartal import area, millions
+from kvartal.core.testing import make_building, make_section
+from kvartal.inventory import selectors, services
+from kvartal.inventory.models import (
+    BuildingKind,
+    Floor,
+    Unit,
+    UnitKind,
+    UnitStatus,
+)
+from kvartal.inventory.services import SectionPlan, UnitSpec
+
+CELL = re.compile(r'<td class="(cell[^"]*)"><a href="/app/units/(\d+)/"')
+
+# Riser prices of make_section at 150 000 ₽/m² (area × price, rounded to 1 000 ₽), by hand:
+STUDIO = Decimal("4125000")  # 27.50 m²
+ONE = Decimal("5760000")  # 38.40 m²
+TWO = Decimal("8430000")  # 56.20 m²
+THREE = Decimal("11835000")  # 78.90 m²
+
+# session + user (sign-in), then building with project, sections, floors, units.
+BOARD_QUERIES = 6
+
+
+def board_url(building, query=""):
+    return reverse("inventory:building-chessboard", args=[building.pk]) + query
+
+
+def cells(response) -> dict[int, str]:
+    """unit id → the classes of its cell."""
+    return {int(pk): css for css, pk in CELL.findall(response.content.decode())}
+
+
+def unit_at(building, floor: int, position: int, section: int = 1) -> Unit:
+    return Unit.objects.get(
+        building=building, section__number=section, floor__index=floor, position=position
+    )
+
+
+@pytest.fixture
+def building(keeper):
+    """One section, floors 1-2, four risers (studio, 1, 2, 3 rooms), all on sale."""
+    building = make_building()
+    make_section(building, floors=2, per_floor=4, by=keeper)
+    return building
+
+
+# --- the board ----------------------------------------------------------------------------
+
+
+def test_chessboard_shows_every_unit_coloured_by_status(client, manager, keeper, building):
+    sold = unit_at(building, 2, 1)
+    held = unit_at(building, 1, 3)
+    closed = unit_at(building, 2, 4)
+    services.unit_set_status(unit=sold, status=UnitStatus.SOLD, by=keeper)
+    services.unit_set_status(unit=held, status=UnitStatus.RESERVED, by=keeper)
+    services.unit_set_status(unit=closed, status=UnitStatus.NOT_FOR_SALE, by=keeper)
+    client.force_login(manager)
+
+    response = client.get(board_url(building))
+
+    assert response.status_code == 200
+    shown = cells(response)
+    assert set(shown) == set(building.units.values_list("pk", flat=True))
+    assert shown[sold.pk] == "cell st-sold"
+    assert shown[held.pk] == "cell st-reserved"
+    assert shown[closed.pk] == "cell st-not_for_sale"
+    others = set(shown) - {sold.pk, held.pk, closed.pk}
+    assert {shown[pk] for pk in others} == {"cell st-available"}
+    html = response.content.decode()
+    assert 'hx-target="#panel"' in html
+    assert 'id="panel" class="panel"' in html
+    # Each cell says number, rooms, area and price in millions.
+    studio = unit_at(building, 1, 1)
+    assert f'<b>{studio.number}</b><span class="r">St</span><br>27.5 m²<br>4.1<' in html
+
+
+def test_floors_run_top_first_and_empty_positions_stay_void(client, manager, keeper):
+    building = make_building()
+    plan = SectionPlan(
+        number=1,
+        floors=3,
+        typical_from=2,
+        risers=[UnitSpec(position=p, total_area=Decimal("40"), rooms=1) for p in (1, 2, 3)],
+        non_typical=[UnitSpec(position=3, total_area=Decimal("90"), floor=1, kind="commercial")],
+        price_per_m2=Decimal("100000"),
+    )
+    services.section_generate(building=building, plan=plan, by=keeper)
+    client.force_login(manager)
+
+    response = client.get(board_url(building))
+
+    board = response.context["board"]
+    (section,) = board.sections
+    assert section.positions == [1, 2, 3]
+    assert [row.label for row in section.rows] == ["3", "2", "1"]
+    ground = section.rows[-1].cells
+    assert ground[0] is None and ground[1] is None and ground[2].tag == "Com"
+    assert response.content.decode().count('<td class="cell void"></td>') == 2
+
+
+def test_filters_dim_the_cells_that_do_not_match_and_count_only_matches(
+    client, manager, keeper, building
+):
+    services.unit_set_status(unit=unit_at(building, 2, 1), status=UnitStatus.SOLD, by=keeper)
+    services.unit_set_status(unit=unit_at(building, 1, 3), status=UnitStatus.RESERVED, by=keeper)
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?rooms=0&rooms=2"))
+
+    shown = cells(response)
+    assert len(shown) == 8  # the grid keeps its shape
+    dimmed = {pk for pk, css in shown.items() if css.endswith(" dim")}
+    one_and_three = {unit_at(building, f, p).pk for f in (1, 2) for p in (2, 4)}
+    assert dimmed == one_and_three
+    totals = {t.status: t for t in response.context["board"].totals}
+    # available: the studio on floor 1 and the two-room flat on floor 2
+    assert totals["available"].count == 2
+    assert totals["available"].area == Decimal("83.70")
+    assert totals["available"].price == STUDIO + TWO == Decimal("12555000")
+    assert (totals["sold"].count, totals["sold"].area, totals["sold"].price) == (
+        1,
+        Decimal("27.50"),
+        STUDIO,
+    )
+    assert (totals["reserved"].count, totals["reserved"].price) == (1, TWO)
+    assert totals["not_for_sale"].count == 0
+    html = response.content.decode()
+    assert 'data-status="available" data-count="2"' in html
+    assert 'data-shown="4" data-total="8"' in html
+    assert "4 of 8" in html
+
+
+def test_price_is_filtered_in_millions_together_with_status(client, manager, keeper, building):
+    services.unit_set_status(unit=unit_at(building, 1, 3), status=UnitStatus.RESERVED, by=keeper)
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?price_min=5&price_max=9&status=available"))
+
+    board = response.context["board"]
+    matching = {pk for pk, css in cells(response).items() if not css.endswith(" dim")}
+    assert matching == {
+        unit_at(building, 1, 2).pk,
+        unit_at(building, 2, 2).pk,
+        unit_at(building, 2, 3).pk,
+    }
+    assert board.shown == 3
+    assert board.shown_area == Decimal("133.00")  # 38.40 × 2 + 56.20
+    assert board.shown_price == ONE * 2 + TWO == Decimal("19950000")
+
+
+def test_floor_and_area_filters(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?floor_min=2&area_min=50"))
+
+    matching = {pk for pk, css in cells(response).items() if not css.endswith(" dim")}
+    assert matching == {unit_at(building, 2, 3).pk, unit_at(building, 2, 4).pk}
+    assert response.context["board"].shown_price == TWO + THREE
+
+
+def test_section_filter_shows_only_that_section(client, manager, keeper, building):
+    make_section(building, number=2, floors=3, per_floor=2, by=keeper)
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?section=2"))
+
+    board = response.context["board"]
+    assert [s.number for s in board.sections] == [2]
+    assert len(cells(response)) == 6
+    assert (board.shown, board.total) == (6, 14)
+
+
+def test_a_bad_filter_value_is_ignored_and_the_rest_apply(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?area_min=lots&rooms=3"))
+
+    assert response.status_code == 200
+    assert response.context["board"].shown == 2
+    assert response.context["form"].errors.keys() == {"area_min"}
+
+
+def test_without_filters_nothing_is_dimmed(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(board_url(building))
+
+    assert not any(css.endswith(" dim") for css in cells(response).values())
+    assert response.context["board"].shown == 8
+
+
+# --- cost ---------------------------------------------------------------------------------
+
+
+def test_query_count_does_not_grow_with_the_building(
+    client, manager, keeper, django_assert_max_num_queries
+):
+    tiny = make_building()
+    make_section(tiny, floors=1, per_floor=1, by=keeper)
+    big = make_building()
+    for number in range(1, 5):
+        make_section(big, number=number, floors=25, per_floor=20, by=keeper)
+    assert big.units.count() == 2000
+    client.force_login(manager)
+    client.get(board_url(tiny))  # the session is warm for both
+
+    with django_assert_max_num_queries(BOARD_QUERIES) as for_tiny:
+        client.get(board_url(tiny))
+    with django_assert_max_num_queries(BOARD_QUERIES) as for_big:
+        response = client.get(board_url(big))
+    with django_assert_max_num_queries(BOARD_QUERIES) as for_big_filtered:
+        client.get(board_url(big, "?rooms=2&status=available"), HTTP_HX_REQUEST="true")
+
+    assert len(for_tiny.captured_queries) == len(for_big.captured_queries)
+    assert len(for_big_filtered.captured_queries) == len(for_big.captured_queries)
+    assert len(cells(response)) == 2000
+
+
+def test_unit_card_query_count_does_not_grow_with_history(
+    client, keeper, building, django_assert_num_queries
+):
+    quiet, busy = unit_at(building, 1, 1), unit_at(building, 1, 2)
+    for step in range(1, 8):
+        services.unit_set_price(unit=busy, price=ONE + step * 1000, by=keeper, reason=f"{step}")
+    services.unit_set_status(unit=busy, status=UnitStatus.NOT_FOR_SALE, by=keeper)
+    client.force_login(keeper)
+    client.get(reverse("inventory:unit-detail", args=[quiet.pk]))
+
+    # session, user, unit with its place, price / status / data history
+    with django_assert_num_queries(6):
+        client.get(reverse("inventory:unit-detail", args=[quiet.pk]))
+    with django_assert_num_queries(6):
+        client.get(reverse("inventory:unit-detail", args=[busy.pk]))
+
+
+def test_board_cells_are_formatted_as_the_filters_format(keeper, building):
+    for language in ("ru", "en"):
+        with translation.override(language):
+            board = selectors.chessboard(building)
+            cell = board.sections[0].rows[0].cells[2]
+            assert cell.price == millions(TWO)
+            assert cell.area == f"{area(Decimal('56.20'))} {translation.gettext('m²')}"
+
+
+# --- htmx ---------------------------------------------------------------------------------
+
+
+def test_htmx_filter_request_gets_only_the_boards(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?rooms=1"), HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert "board-filters" not in html
+    assert 'class="board"' in html and "data-shown=" in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_full_page_carries_the_htmx_filter_form(client, manager, building):
+    client.force_login(manager)
+
+    html = client.get(board_url(building)).content.decode()
+
+    assert "<html" in html
+    assert 'hx-target="#boards"' in html and 'hx-push-url="true"' in html
+    assert 'name="rooms" value="0"' in html  # studio is a choice of its own
+    assert 'id="boards"' in html
+
+
+def test_htmx_unit_request_gets_the_card_for_the_panel(client, manager, building):
+    unit = unit_at(building, 1, 1)
+    client.force_login(manager)
+
+    response = client.get(reverse("inventory:unit-detail", args=[unit.pk]), HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert "<html" not in html
+    assert 'class="unit-card in-panel"' in html
+    assert 'class="btn btn-small close"' in html
+    full = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
+    assert "<html" in full and "btn-small close" not in full
+
+
+# --- the unit card ------------------------------------------------------------------------
+
+
+def test_unit_card_shows_price_history_after_a_price_change(client, manager, keeper, building):
+    unit = unit_at(building, 1, 1)
+    services.unit_set_price(
+        unit=unit, price=Decimal("4331250"), by=keeper, reason="March price list"
+    )
+    client.force_login(manager)
+
+    response = client.get(reverse("inventory:unit-detail", args=[unit.pk]))
+
+    html = response.content.decode()
+    (row,) = response.context["history"].prices
+    assert (row.old, row.new, row.delta_percent) == (STUDIO, Decimal("4331250"), Decimal("5.0"))
+    assert "4,125,000 → <b>4,331,250</b>" in html
+    assert "+5.0%" in html
+    assert "March price list" in html
+    assert keeper.short_name in html
+
+
+def test_timeline_merges_every_history_newest_first(client, keeper, building):
+    unit = unit_at(building, 1, 1)
+    services.unit_set_price(unit=unit, price=Decimal("4200000"), by=keeper, reason="list")
+    services.unit_update(
+        unit=unit,
+        by=keeper,
+        data={"ceiling_height": Decimal("2.80"), "view": "park", "has_balcony": True},
+    )
+    services.unit_set_status(unit=unit, status=UnitStatus.NOT_FOR_SALE, by=keeper, reason="hold")
+    client.force_login(keeper)
+
+    response = client.get(reverse("inventory:unit-detail", args=[unit.pk]))
+
+    kinds = [e.kind for e in response.context["history"].timeline]
+    assert kinds == ["status", "data", "price", "status", "created"]
+    (edit,) = [e for e in response.context["history"].timeline if e.kind == "data"]
+    assert edit.changes == [
+        ("ceiling height, m", "—", "2.80"),
+        ("window view", "—", "Park"),  # the choice's label, not its code
+        ("balcony or loggia", "no", "yes"),
+    ]
+
+
+def test_unit_card_lists_every_field(client, manager, building):
+    unit = unit_at(building, 2, 3)
+    client.force_login(manager)
+
+    html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
+
+    for text in (unit.code, "56.2 m²", "31 m²", "10.5 m²", "8,430,000 ₽", "150,000 ₽"):
+        assert text in html
+    assert 'class="badge st-available"' in html
+
+
+def test_unknown_unit_is_not_found(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(reverse("inventory:unit-detail", args=[Unit.objects.count() + 999]))
+
+    assert response.status_code == 404
+    huge = 10**24  # beyond any database integer: still a plain "not found"
+    assert client.get(f"/app/units/{huge}/").status_code == 404
+    assert client.get(f"/app/buildings/{huge}/").status_code == 404
+
+
+def test_absurd_filter_values_never_crash_the_board(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(
+        board_url(building, "?floor_min=99999999999999999999999&price_max=NaN&area_min=1e400")
+    )
+
+    assert response.status_code == 200
+    assert response.context["board"].shown == 0
+
+
+def test_forms_follow_capabilities(client, manager, keeper, building):
+    unit = unit_at(building, 1, 1)
+    url = reverse("inventory:unit-detail", args=[unit.pk])
+
+    client.force_login(manager)
+    html = client.get(url).content.decode()
+    assert reverse("inventory:unit-price", args=[unit.pk]) not in html
+    assert reverse("inventory:unit-status", args=[unit.pk]) not in html
+    assert reverse("inventory:unit-update", args=[unit.pk]) not in html
+
+    client.force_login(keeper)
+    html = client.get(url).content.decode()
+    assert f'action="{reverse("inventory:unit-price", args=[unit.pk])}"' in html
+    assert 'name="price"' in html and 'name="reason"' in html
+    assert f'action="{reverse("inventory:unit-status", args=[unit.pk])}"' in html
+    options = re.findall(r'<option value="(\w+)">', html)
+    assert options == [UnitStatus.NOT_FOR_SALE]  # an available unit may only be closed by hand
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_a_sold_unit_offers_no_price_form(client, keeper, building):
+    unit = unit_at(building, 1, 1)
+    services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    client.force_login(keeper)
+
+    html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
+
+    assert reverse("inventory:unit-price", args=[unit.pk]) not in html
+    assert re.findall(r'<option value="(\w+)">', html) == [UnitStatus.AVAILABLE]
+
+
+def test_floor_plan_marks_the_unit_or_says_there_is_no_plan(client, manager, building):
+    unit = unit_at(building, 1, 1)
+    client.force_login(manager)
+    url = reverse("inventory:unit-detail", args=[unit.pk])
+
+    assert 'class="plan-empty"' in client.get(url).content.decode()
+
+    Floor.objects.filter(pk=unit.floor_id).update(plan="plans/floors/f1.png")
+    Unit.objects.filter(pk=unit.pk).update(plan_region="10,20,25,30")
+    html = client.get(url).content.decode()
+    assert 'src="/media/plans/floors/f1.png"' in html
+    assert 'class="marker" style="left: 10.0%; top: 20.0%; width: 25.0%; height: 30.0%"' in html
+
+
+# --- parking and empty buildings ------------------------------------------------------------
+
+
+def test_parking_board_shows_queues_levels_and_spaces(client, manager, keeper):
+    parking = make_building(kind=BuildingKind.PARKING)
+    spaces = [
+        UnitSpec(position=p, total_area=Decimal("13.25"), kind=UnitKind.PARKING, floor=level)
+        for level in (-2, -1)
+        for p in (1, 2, 3)
+    ]
+    storage = UnitSpec(position=1, total_area=Decimal("4.5"), kind=UnitKind.STORAGE, floor=-1)
+    plan = SectionPlan(
+        number=1,
+        floors=1,
+        underground=2,
+        risers=[],
+        non_typical=[
+            *spaces,
+            UnitSpec(position=1, total_area=Decimal("20"), kind=UnitKind.PARKING, floor=1),
+            storage,
+        ],
+        price_per_m2=Decimal("100000"),
+    )
+    services.section_generate(building=parking, plan=plan, by=keeper)
+    client.force_login(manager)
+
+    response = client.get(board_url(parking))
+
+    (queue,) = response.context["board"].sections
+    assert queue.title == "Queue 1"
+    # Level -1 holds a space and a storage room at position 1: two lines, one label.
+    assert [(r.label, r.span) for r in queue.rows] == [("1", 1), ("-1", 2), ("-1", 0), ("-2", 1)]
+    space = queue.rows[1].cells[0]
+    # 13.25 m² × 100 000 ₽ = 1 325 000 ₽
+    assert (space.tag, space.area, space.price) == ("", "", "1.3 mln ₽")
+    assert queue.rows[2].cells[0].tag == "Stor"
+    html = response.content.decode()
+    assert 'rowspan="2">-1</th>' in html
+    assert "Rooms" not in html  # no rooms filter for parking
+
+
+def test_building_without_sections_invites_to_generate_one(client, manager, keeper):
+    building = make_building()
+    generate = reverse("inventory:section-generate", args=[building.pk])
+
+    client.force_login(keeper)
+    html = client.get(board_url(building)).content.decode()
+    assert "board-empty" in html and f'href="{generate}"' in html
+
+    client.force_login(manager)
+    html = client.get(board_url(building)).content.decode()
+    assert "board-empty" in html and generate not in html
+
+
+def test_page_actions_follow_capabilities(client, manager, keeper, building):
+    edit = reverse("inventory:building-update", args=[building.pk])
+    sheet = reverse("inventory:building-sheet", args=[building.pk])
+
+    client.force_login(manager)
+    html = client.get(board_url(building)).content.decode()
+    assert sheet in html and edit not in html
+
+    client.force_login(keeper)
+    html = client.get(board_url(building)).content.decode()
+    assert sheet in html and edit in html
+    assert reverse("inventory:building-sheet-pdf", args=[building.pk]) in html
+    assert reverse("inventory:project-detail", args=[building.project_id]) in html  # crumbs
+
+
+def test_chessboard_needs_sign_in(client, building):
+    response = client.get(board_url(building))
+
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_filters_matching_nothing_say_so(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?price_min=100"))
+
+    assert response.context["board"].shown == 0
+    assert "board-nothing" in response.content.decode()
+    assert len(cells(response)) == 8

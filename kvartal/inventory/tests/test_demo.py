@@ -1,0 +1,183 @@
+"""The demo data set: the same for the same seed, with a complete, believable history."""
+
+from collections import defaultdict
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from kvartal.accounts.models import Role, User
+from kvartal.core.models import CompanyProfile
+from kvartal.inventory import demo
+from kvartal.inventory.models import (
+    Building,
+    BuildingKind,
+    PriceBatch,
+    PriceChange,
+    Project,
+    StatusChange,
+    Unit,
+    UnitChange,
+    UnitKind,
+    UnitStatus,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def xs():
+    return demo.generate(size="XS", seed=7, users=False)
+
+
+def inventory() -> list[tuple]:
+    place = ("building__project__name", "building__name", "kind", "code")
+    return list(Unit.objects.order_by(*place).values_list(*place, "number", "price", "status"))
+
+
+def history() -> list[tuple]:
+    place = ("unit__building__name", "unit__kind", "unit__number", "at")
+    return [
+        *StatusChange.objects.order_by(*place, "pk").values_list(
+            *place, "old_status", "new_status", "price", "reason"
+        ),
+        *PriceChange.objects.order_by(*place, "pk").values_list(
+            *place, "old_price", "new_price", "reason"
+        ),
+        *UnitChange.objects.order_by(*place, "pk").values_list(*place, "changes", "reason"),
+    ]
+
+
+def wipe() -> None:
+    Unit.objects.all().delete()  # units protect their floors: they go first
+    Building.objects.all().delete()
+    Project.objects.all().delete()
+    PriceBatch.objects.all().delete()
+
+
+def test_the_same_seed_gives_the_same_data_and_history():
+    demo.generate(size="XS", seed=7, users=False)
+    first = inventory(), history()
+    wipe()
+    demo.generate(size="XS", seed=7, users=False)
+    assert (inventory(), history()) == first
+    wipe()
+    demo.generate(size="XS", seed=8, users=False)
+    assert inventory() != first[0]
+
+
+def test_every_unit_is_in_the_status_its_history_ends_with(xs):
+    last = {}
+    for unit_id, status, at in StatusChange.objects.order_by("at", "pk").values_list(
+        "unit_id", "new_status", "at"
+    ):
+        last[unit_id] = (status, at)
+    units = list(Unit.objects.values_list("pk", "status", "status_changed_at"))
+    assert units
+    for pk, status, changed_at in units:
+        assert last[pk] == (status, changed_at)
+    sold = Unit.objects.filter(status=UnitStatus.SOLD)
+    assert sold.exists()
+    assert (
+        sold.count() == sold.filter(status_changes__new_status=UnitStatus.SOLD).distinct().count()
+    )
+
+
+def test_the_current_price_is_the_last_price_change(xs):
+    last = {}
+    for unit_id, price in PriceChange.objects.order_by("at", "pk").values_list(
+        "unit_id", "new_price"
+    ):
+        last[unit_id] = price
+    assert len(last) > Unit.objects.count() / 2
+    for pk, price in Unit.objects.values_list("pk", "price"):
+        if pk in last:
+            assert price == last[pk]
+    # A held or sold unit keeps the price it was taken at.
+    for change in StatusChange.objects.filter(new_status=UnitStatus.SOLD).select_related("unit"):
+        if change.unit.status == UnitStatus.SOLD:
+            assert change.unit.price == change.price
+
+
+def test_prices_grow_with_the_floor_and_differ_by_layout(xs):
+    risers = defaultdict(list)
+    created = StatusChange.objects.filter(old_status="", unit__kind=UnitKind.APARTMENT)
+    for section, position, price in created.order_by("unit__floor__index").values_list(
+        "unit__section_id", "unit__position", "price"
+    ):
+        risers[section, position].append(price)
+    assert risers
+    for prices in risers.values():
+        assert prices == sorted(prices) and prices[0] < prices[-1]
+    # The launch price list moved studios, flats and views apart: one floor, many prices per m².
+    floor = Unit.objects.filter(kind=UnitKind.APARTMENT).order_by("pk").first().floor
+    launch = PriceChange.objects.filter(unit__floor=floor, reason__startswith="Прайс-лист")
+    assert launch.exists()
+    assert len({c.new_price / c.unit.total_area // 1000 for c in launch.select_related("unit")}) > 1
+
+
+def test_history_lies_within_the_eighteen_months(xs):
+    for model in (StatusChange, PriceChange, UnitChange):
+        assert not model.objects.exclude(at__gte=demo.START, at__lt=demo.END).exists()
+    months = {at.strftime("%Y-%m") for at in PriceChange.objects.values_list("at", flat=True)}
+    assert len(months) >= 6
+    assert StatusChange.objects.filter(new_status=UnitStatus.RESERVED).exists()
+
+
+def test_parking_structures_serve_a_building_and_are_counted(xs):
+    parking = Building.objects.filter(kind=BuildingKind.PARKING)
+    assert parking.exists()
+    for structure in parking:
+        assert structure.serves.kind == BuildingKind.RESIDENTIAL
+        spaces = structure.units.all()
+        assert spaces.exists()
+        assert not spaces.exclude(kind=UnitKind.PARKING).exists()
+        assert not spaces.filter(length=None).exists()
+        assert spaces.filter(floor__index__lt=0).exists()
+    assert xs.counts["parking structures"] == parking.count()
+    assert xs.counts["  parking"] == Unit.objects.filter(kind=UnitKind.PARKING).count()
+    assert Unit.objects.filter(kind=UnitKind.COMMERCIAL, floor__index=1).exists()
+    assert Unit.objects.filter(kind=UnitKind.STORAGE, floor__index=-1).exists()
+    assert Unit.objects.exclude(principal=None).exists()
+
+
+def test_seed_demo_with_if_empty_leaves_a_filled_database_alone():
+    out = StringIO()
+    call_command("seed_demo", size="XS", no_users=True, if_empty=True, stdout=out)
+    units = Unit.objects.count()
+    assert units > 50 and "Done" in out.getvalue()
+    out = StringIO()
+    call_command("seed_demo", size="XS", no_users=True, if_empty=True, stdout=out)
+    assert "not loaded" in out.getvalue()
+    assert Unit.objects.count() == units
+    with pytest.raises(CommandError):
+        call_command("seed_demo", size="XS", no_users=True, stdout=StringIO())
+
+
+def test_seed_demo_creates_the_demo_users_and_prints_their_password():
+    out = StringIO()
+    call_command("seed_demo", size="XS", stdout=out)
+    roles = dict(User.objects.values_list("username", "role"))
+    assert roles == {
+        "admin": Role.ADMIN,
+        "director": Role.DIRECTOR,
+        "head": Role.SALES_HEAD,
+        "manager": Role.SALES_MANAGER,
+        "keeper": Role.INVENTORY_KEEPER,
+    }
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert all(u.check_password(demo.DEMO_PASSWORD) and u.last_name for u in User.objects.all())
+    assert "kvartal" in out.getvalue() and "keeper" in out.getvalue()
+    assert CompanyProfile.current().name == demo.COMPANY
+    assert StatusChange.objects.filter(actor__username="manager").exists()
+
+
+def test_bench_measures_both_pages_end_to_end():
+    out = StringIO()
+    call_command("bench", size="XS", repeat=2, warmup=0, stdout=out)
+    text = out.getvalue()
+    assert "loading size XS" in text
+    assert "chessboard" in text and "catalogue search" in text
+    assert " 200 " in text
