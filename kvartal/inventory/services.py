@@ -302,7 +302,10 @@ def _messages(error: Exception) -> list[str]:
 
 
 def manual_statuses_for(unit: Unit) -> list[str]:
-    """The statuses an inventory keeper may move this unit to by hand."""
+    """The statuses an inventory keeper may move this unit to by hand: opening and closing
+    sales. A held or sold unit leaves its status only through the sales operations."""
+    if unit.status not in MANUAL_STATUSES:
+        return []
     return [s for s in STATUS_TRANSITIONS[unit.status] if s in MANUAL_STATUSES]
 
 
