@@ -284,7 +284,7 @@ def test_bulk_price_change_refuses_a_zero_change(client, keeper):
 
 def test_a_sold_unit_cannot_be_put_back_on_sale_from_the_status_form(client, keeper):
     unit = make_section(floors=1, per_floor=1).units.get()
-    services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    unit = services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
     assert services.manual_statuses_for(unit) == []
     client.force_login(keeper)
     before = snapshot()
