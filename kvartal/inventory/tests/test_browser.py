@@ -1,0 +1,103 @@
+"""The inventory in a real browser: Playwright driving Debian's Chromium against a live server."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from kvartal.core.testing import make_building, make_section
+from kvartal.inventory.models import PriceChange, Unit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def building(db):
+    building = make_building(name="Корпус 7")
+    make_section(building, number=1, floors=4, per_floor=4, price_per_m2=Decimal("150000"))
+    return building
+
+
+def test_keeper_signs_in_filters_the_chessboard_and_reprices_a_unit(
+    page, sign_in, keeper, building
+):
+    sign_in(keeper)
+    expect(page.locator("h1")).to_contain_text("Projects")
+
+    page.goto(f"/app/buildings/{building.pk}/")
+    cells = page.locator(".board .cell:not(.void)")
+    expect(cells).to_have_count(16)
+
+    # Filter: only one-room flats. The grid keeps its shape; the others are dimmed.
+    page.locator("label.toggle", has_text=re.compile(r"^1$")).click()
+    expect(page).to_have_url(re.compile(r"rooms=1"))
+    expect(page.locator(".board .cell.dim")).to_have_count(12)
+    expect(page.locator(".board .cell:not(.void):not(.dim)")).to_have_count(4)
+
+    # Open a one-room flat: its card slides in over the board.
+    unit = Unit.objects.get(building=building, code="1.3.2")
+    page.locator(".board .cell:not(.dim) a", has_text=unit.number).first.click()
+    panel = page.locator("#panel")
+    expect(panel).to_contain_text(unit.code)
+
+    # Change its price from the card; the new history row appears.
+    panel.locator("input[name=price]").fill("6100000")
+    panel.locator("form[action$='/price/'] input[name=reason]").fill("Новый прайс-лист")
+    panel.locator("form[action$='/price/'] button[type=submit]").click()
+    page.wait_for_url(f"**/app/units/{unit.pk}/")
+    expect(page.locator(".messages")).to_contain_text("Price changed")
+    expect(page.locator("body")).to_contain_text("Новый прайс-лист")
+    expect(page.locator("body")).to_contain_text("6,100,000")
+
+    row = PriceChange.objects.get(unit=unit)
+    assert (row.new_price, row.actor_id, row.reason) == (
+        Decimal("6100000"),
+        keeper.pk,
+        "Новый прайс-лист",
+    )
+
+
+def test_a_refused_price_shows_the_reason_and_keeps_the_old_price(page, sign_in, keeper, building):
+    unit = Unit.objects.get(building=building, code="1.1.1")
+    old_price = unit.price
+    sign_in(keeper)
+    page.goto(f"/app/units/{unit.pk}/price/")
+    page.fill("input[name=price]", "0")
+    page.fill("input[name=reason]", "опечатка")
+    page.click("button[type=submit]")
+    expect(page.locator(".error, .form-errors").first).to_contain_text("price above zero")
+    unit.refresh_from_db()
+    assert unit.price == old_price
+    assert not PriceChange.objects.exists()
+
+
+def test_a_manager_reads_the_board_but_has_no_price_form(page, sign_in, manager, building):
+    sign_in(manager)
+    unit = Unit.objects.get(building=building, code="1.1.1")
+    page.goto(f"/app/units/{unit.pk}/")
+    expect(page.locator("h1")).to_contain_text(unit.number)
+    expect(page.locator("form[action$='/price/']")).to_have_count(0)
+
+
+def test_the_chessboard_is_usable_on_a_phone(browser, live_server, keeper, building):
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="en-US"
+    )
+    page = context.new_page()
+    from kvartal.core.testing import PASSWORD
+
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", keeper.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/app/**")
+    page.goto(f"/app/buildings/{building.pk}/")
+    # The menu folds into a button; the board scrolls sideways instead of breaking the page.
+    expect(page.locator(".nav-burger")).to_be_visible()
+    expect(page.locator(".mainnav")).to_be_hidden()
+    page.locator(".nav-burger").click()
+    expect(page.locator(".mainnav")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1
+    context.close()
