@@ -83,6 +83,15 @@ class SectionForm(forms.Form):
         required=False,
         help_text=_("Comma-separated, e.g. 13"),
     )
+    numbering = forms.ChoiceField(
+        label=_("Numbering order"),
+        choices=[
+            ("left_to_right", _("Floor by floor, left to right")),
+            ("right_to_left", _("Floor by floor, right to left")),
+            ("by_riser", _("Riser by riser, bottom-up")),
+        ],
+        initial="left_to_right",
+    )
     price_per_m2 = forms.DecimalField(
         label=_("Price per m², ₽"),
         min_value=Decimal("0.01"),
@@ -147,6 +156,7 @@ def section_plan(form: SectionForm, risers, others) -> SectionPlan:
         skip_floor_labels=data["skip_floor_labels"],
         price_per_m2=data["price_per_m2"],
         floor_price_step=data["floor_price_step"] or Decimal(0),
+        numbering=data["numbering"],
         risers=[f.spec() for f in risers if f.cleaned_data and not f.cleaned_data.get("DELETE")],
         non_typical=[
             f.spec() for f in others if f.cleaned_data and not f.cleaned_data.get("DELETE")

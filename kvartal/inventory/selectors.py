@@ -142,6 +142,7 @@ class Row:
     storage room) takes two lines; only the first carries the floor label, spanning both."""
 
     label: str
+    floor_id: int
     span: int  # rowspan of the label cell; 0 on continuation lines
     cells: list[Cell | None]  # one per position; None is an empty slot (.cell.void)
 
@@ -389,7 +390,14 @@ def chessboard(building: Building, filters: BoardFilters | None = None) -> Board
                 for position in positions:
                     units = at.get(position)
                     cells.append(units[layer][2] if units and len(units) > layer else None)
-                board_rows.append(Row(label=label, span=depth if layer == 0 else 0, cells=cells))
+                board_rows.append(
+                    Row(
+                        label=label,
+                        floor_id=floor_id,
+                        span=depth if layer == 0 else 0,
+                        cells=cells,
+                    )
+                )
         boards.append(
             SectionBoard(
                 id=section_id,

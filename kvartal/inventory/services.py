@@ -399,6 +399,14 @@ class UnitSpec:
     floor: int | None = None  # only for non-typical units
 
 
+# How a developer numbers the units of a section: the sort key of (floor, spec) places.
+NUMBERING_ORDERS = {
+    "left_to_right": lambda place: (place[0].index, place[1].position),
+    "right_to_left": lambda place: (place[0].index, -place[1].position),
+    "by_riser": lambda place: (place[1].position, place[0].index),
+}
+
+
 @dataclass
 class SectionPlan:
     """A section to generate.
@@ -407,9 +415,9 @@ class SectionPlan:
     ``typical_from``…``typical_to`` repeat the ``risers``: one unit per riser per floor, with the
     riser's characteristics. Every other floor gets the units listed in ``non_typical`` (each
     with its ``floor``). Apartments are numbered from ``first_number`` (default: after the
-    building's last apartment) bottom-up, left to right; other kinds have their own sequences.
-    ``skip_floor_labels`` lists floor numbers the developer skips (e.g. 13): labels jump over
-    them while the physical index stays contiguous.
+    building's last apartment) in the ``numbering`` order (default: bottom-up, left to right);
+    other kinds have their own sequences. ``skip_floor_labels`` lists floor numbers the
+    developer skips (e.g. 13): labels jump over them while the physical index stays contiguous.
     """
 
     number: int
@@ -424,6 +432,7 @@ class SectionPlan:
     price_per_m2: Decimal | None = None
     floor_price_step: Decimal = Decimal(0)  # percent added per floor above the first
     name: str = ""
+    numbering: str = "left_to_right"  # a key of NUMBERING_ORDERS
 
     def floor_indexes(self) -> list[int]:
         return [*range(-self.underground, 0), *range(1, self.floors + 1)]
@@ -483,6 +492,8 @@ class SectionPlan:
                         % {"floor": spec.floor, "pos": spec.position},
                     )
                 seen.add(key)
+        if self.numbering not in NUMBERING_ORDERS:
+            err("numbering", _("Unknown numbering order."))
         if not self.risers and not self.non_typical:
             err("risers", _("Describe at least one riser or one unit."))
         if self.price_per_m2 is not None and self.price_per_m2 <= 0:
@@ -567,40 +578,44 @@ def section_generate(
     by_floor: dict[int, list[UnitSpec]] = {}
     for spec in plan.non_typical:
         by_floor.setdefault(spec.floor, []).append(spec)
+    places = [
+        (floor, spec)
+        for floor in floors
+        for spec in (plan.risers if floor.is_typical else by_floor.get(floor.index, []))
+    ]
+    places.sort(key=NUMBERING_ORDERS[plan.numbering])
     units = []
-    for floor in floors:  # bottom-up, then left to right: the developer's order
-        specs = plan.risers if floor.is_typical else by_floor.get(floor.index, [])
-        for spec in sorted(specs, key=lambda s: s.position):
-            number = next_number.get(spec.kind, 1)
-            next_number[spec.kind] = number + 1
-            price = Decimal(0)
-            if plan.price_per_m2:
-                factor = 1 + plan.floor_price_step * max(floor.index - 1, 0) / 100
-                price = _round_price(spec.total_area * plan.price_per_m2 * factor, Decimal(1000))
-            units.append(
-                Unit(
-                    building=building,
-                    section=section,
-                    floor=floor,
+    for floor, spec in places:
+        number = next_number.get(spec.kind, 1)
+        next_number[spec.kind] = number + 1
+        price = Decimal(0)
+        if plan.price_per_m2:
+            factor = 1 + plan.floor_price_step * max(floor.index - 1, 0) / 100
+            price = _round_price(spec.total_area * plan.price_per_m2 * factor, Decimal(1000))
+        units.append(
+            Unit(
+                building=building,
+                section=section,
+                floor=floor,
+                kind=spec.kind,
+                number=str(number),
+                code=unit_code(
                     kind=spec.kind,
-                    number=str(number),
-                    code=unit_code(
-                        kind=spec.kind,
-                        section=plan.number,
-                        floor=floor.index,
-                        position=spec.position,
-                    ),
+                    section=plan.number,
+                    floor=floor.index,
                     position=spec.position,
-                    rooms=spec.rooms if spec.kind == UnitKind.APARTMENT else None,
-                    total_area=spec.total_area,
-                    living_area=spec.living_area,
-                    kitchen_area=spec.kitchen_area,
-                    price=price,
-                    status=UnitStatus.AVAILABLE if price else UnitStatus.NOT_FOR_SALE,
-                    status_changed_at=when,
-                    created_by=by,
-                )
+                ),
+                position=spec.position,
+                rooms=spec.rooms if spec.kind == UnitKind.APARTMENT else None,
+                total_area=spec.total_area,
+                living_area=spec.living_area,
+                kitchen_area=spec.kitchen_area,
+                price=price,
+                status=UnitStatus.AVAILABLE if price else UnitStatus.NOT_FOR_SALE,
+                status_changed_at=when,
+                created_by=by,
             )
+        )
     _check_numbers_free(building, section, units)
     units = Unit.objects.bulk_create(units, batch_size=BULK_BATCH)
     _record_creation(units, by=by, at=when)

@@ -390,7 +390,7 @@ def test_forms_follow_capabilities(client, manager, keeper, building):
     assert "csrfmiddlewaretoken" in html
 
 
-def test_a_sold_unit_offers_no_price_form(client, keeper, building):
+def test_a_sold_unit_offers_no_price_or_status_form(client, keeper, building):
     unit = unit_at(building, 1, 1)
     services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
     client.force_login(keeper)
@@ -398,7 +398,7 @@ def test_a_sold_unit_offers_no_price_form(client, keeper, building):
     html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
 
     assert reverse("inventory:unit-price", args=[unit.pk]) not in html
-    assert re.findall(r'<option value="(\w+)">', html) == [UnitStatus.AVAILABLE]
+    assert reverse("inventory:unit-status", args=[unit.pk]) not in html
 
 
 def test_floor_plan_marks_the_unit_or_says_there_is_no_plan(client, manager, building):

@@ -26,6 +26,7 @@ def generator_post(**overrides):
         "skip_floor_labels": "",
         "price_per_m2": "150000",
         "floor_price_step": "0.5",
+        "numbering": "left_to_right",
         "risers-TOTAL_FORMS": "2",
         "risers-INITIAL_FORMS": "0",
         "risers-0-position": "1",

@@ -50,6 +50,20 @@ def test_generator_numbers_bottom_up_left_to_right_and_codes_units(keeper):
     assert {(u.rooms, u.total_area) for u in units if u.position == 2} == {(1, Decimal("38.40"))}
 
 
+@pytest.mark.parametrize(
+    ("numbering", "expected"),
+    [
+        ("left_to_right", ["1.1.1", "1.1.2", "1.2.1", "1.2.2"]),
+        ("right_to_left", ["1.1.2", "1.1.1", "1.2.2", "1.2.1"]),
+        ("by_riser", ["1.1.1", "1.2.1", "1.1.2", "1.2.2"]),
+    ],
+)
+def test_generator_numbers_in_the_developers_order(keeper, numbering, expected):
+    section = make_section(floors=2, per_floor=2, numbering=numbering, by=keeper)
+    codes_by_number = dict(section.units.values_list("number", "code"))
+    assert [codes_by_number[str(n)] for n in range(1, 5)] == expected
+
+
 def test_second_section_continues_the_building_numbering(keeper):
     building = make_building()
     make_section(building, number=1, floors=2, per_floor=3, by=keeper)

@@ -207,6 +207,7 @@ def floor_update(request, pk):
         title=title,
         crumbs=_building_crumbs(floor.section.building, (None, title)),
         multipart=True,
+        extra={"links": [(reverse("inventory:unit-create", args=[floor.pk]), _("Add a unit"))]},
     )
 
 
