@@ -86,7 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "kvartal.core.context_processors.kvartal",
+                "kvartal.accounts.context_processors.kvartal",
             ],
         },
     }

@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
-from kvartal.core import views as core_views
 from kvartal.core.converters import IdConverter
+from kvartal.inventory.views.media import media
 
 register_converter(IdConverter, "id")
 
@@ -14,7 +14,7 @@ urlpatterns = [
     path("accounts/", include("kvartal.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", core_views.media, name="media"),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"),
 ]
 
 handler403 = "kvartal.core.views.error_403"

@@ -232,7 +232,7 @@ class BulkPriceForm(forms.Form):
         if value == 0:
             raise ValidationError(_("A change of zero changes nothing."))
         if self.data.get("mode") == self.PERCENT and value <= -100:
-            raise ValidationError(_("A price cannot fall by 100 % or more."))
+            raise ValidationError(_("A price cannot fall by %(limit)s%% or more.") % {"limit": 100})
         return value
 
     def change(self) -> dict:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kvartal.core.errors import DomainError
 
@@ -186,9 +187,9 @@ def units_bulk_set_price(
         units=locked, percent=percent, per_m2_delta=per_m2_delta, round_to=round_to
     )
     if percent is not None:
-        description = _("%(percent)s%% — %(reason)s") % {"percent": percent, "reason": reason}
+        description = f"{Decimal(percent):+} % — {reason}"
     else:
-        description = _("%(delta)s ₽/m² — %(reason)s") % {"delta": per_m2_delta, "reason": reason}
+        description = f"{Decimal(per_m2_delta):+} ₽/m² — {reason}"
     batch = PriceBatch.objects.create(
         at=when, actor=by, description=description[:300], units_count=len(changes)
     )
@@ -547,9 +548,12 @@ def section_generate(
         ).count()
         if taken:
             raise SectionLocked(
-                _(
+                ngettext(
+                    "Section %(number)s has %(count)s reserved or sold unit: "
+                    "it cannot be generated again.",
                     "Section %(number)s has %(count)s reserved or sold units: "
-                    "it cannot be generated again."
+                    "it cannot be generated again.",
+                    taken,
                 )
                 % {"number": plan.number, "count": taken}
             )
@@ -645,7 +649,7 @@ def _natural(number: str):
 def _record_creation(units: list[Unit], *, by, at: datetime) -> None:
     """History of who entered the data: a creation row, and the first status if on sale."""
     UnitChange.objects.bulk_create(
-        [UnitChange(unit=u, at=at, actor=by, changes={}, reason=_("created")) for u in units],
+        [UnitChange(unit=u, at=at, actor=by, changes={}) for u in units],
         batch_size=BULK_BATCH,
     )
     StatusChange.objects.bulk_create(
@@ -657,7 +661,6 @@ def _record_creation(units: list[Unit], *, by, at: datetime) -> None:
                 old_status="",
                 new_status=u.status,
                 price=u.price,
-                reason=_("created"),
             )
             for u in units
         ],

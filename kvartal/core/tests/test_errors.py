@@ -35,3 +35,16 @@ def test_an_id_beyond_the_integer_range_is_a_404(client, manager):
     client.force_login(manager)
     response = client.get("/app/units/99999999999999999999999/")
     assert response.status_code == 404
+
+
+def test_uploaded_files_are_for_signed_in_readers_only(client, manager, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "floor.svg").write_text("<svg/>")
+    assert client.get("/media/plans/floor.svg").status_code == 302  # to the login page
+    client.force_login(manager)
+    response = client.get("/media/plans/floor.svg")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"<svg/>"
+    assert client.get("/media/../settings.py").status_code in (400, 404)  # never served
+    assert client.get("/media/plans/missing.png").status_code == 404

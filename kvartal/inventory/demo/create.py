@@ -30,6 +30,8 @@ from kvartal.inventory.services import (
 from .data import END, ROOMS_PERCENT, STANDARD_SPACE, VIEW_PERCENT, WIDE_SPACE
 from .plan import BuildingDraft, ProjectDraft, SectionDraft
 
+SALES_OFFICE = "Офис продаж застройщика: не продаётся до сдачи комплекса"
+
 
 def create(projects: list[ProjectDraft], people, say) -> None:
     """Create the planned projects and buildings, each with its sections, launch price list and
@@ -115,6 +117,16 @@ def _create_building(p: ProjectDraft, b: BuildingDraft, keeper) -> None:
             reason="Верхние этажи закрыты до следующего этапа продаж",
             at=b.launch + timedelta(hours=2),
         )
+    if b is p.buildings[0]:
+        office = b.obj.units.filter(kind=UnitKind.COMMERCIAL, section__number=1, position=1)
+        if office.exists():
+            units_bulk_set_status(
+                units=office,
+                status=UnitStatus.NOT_FOR_SALE,
+                by=keeper,
+                reason=SALES_OFFICE,
+                at=b.launch + timedelta(hours=2),
+            )
 
 
 def _complete_creation_data(section: Section, s: SectionDraft, b: BuildingDraft) -> None:

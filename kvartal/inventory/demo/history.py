@@ -31,7 +31,7 @@ def simulate(projects: list[ProjectDraft], seed: int) -> list[tuple]:
     for row in (
         Unit.objects.filter(building__in=[b.obj for b in drafts])
         .order_by("building_id", "section__number", "floor__index", "kind", "position")
-        .values_list("building_id", "id", "kind", "rooms", "view", "status")
+        .values_list("building_id", "id", "kind", "rooms", "view", "status", "section__number")
     ):
         rows[row[0]].append(row[1:])
     events: list[tuple] = []
@@ -47,7 +47,7 @@ def simulate(projects: list[ProjectDraft], seed: int) -> list[tuple]:
 
 def _simulate_building(b, rows, rng, events, status, free_at) -> None:
     weights = {}
-    for unit_id, kind, rooms, view, state in rows:
+    for unit_id, kind, rooms, view, state, _section in rows:
         w = DEMAND.get(kind) or ROOMS_DEMAND[rooms]
         if view in (WindowView.PARK, WindowView.WATER, WindowView.CITY):
             w *= 1.2
@@ -55,7 +55,14 @@ def _simulate_building(b, rows, rng, events, status, free_at) -> None:
         status[unit_id] = state
         free_at[unit_id] = b.launch + timedelta(hours=3)
     available = {u for u in weights if status[u] == UnitStatus.AVAILABLE}
-    closed = [u for u in weights if status[u] == UnitStatus.NOT_FOR_SALE]
+    reopening = {s.plan.number for s in b.sections if s.reopens}
+    closed = [  # closed top floors that open again (the sales office stays closed)
+        unit_id
+        for unit_id, kind, *_, section in rows
+        if status[unit_id] == UnitStatus.NOT_FOR_SALE
+        and kind != UnitKind.COMMERCIAL
+        and section in reopening
+    ]
     returns: list[tuple[int, int]] = []  # (month, unit) back on sale from that month
     n = len(rows)
 

@@ -33,6 +33,7 @@ class SectionDraft:
     views: dict[int, str] = field(default_factory=dict)  # riser position → view
     tower: bool = False
     closed_top: int = 0  # top floors closed for sale at launch
+    reopens: bool = False  # … and opened again in the building's ``reopen_month``
     wide: list[int] = field(default_factory=list)  # wide parking spaces (positions)
 
 
@@ -145,7 +146,15 @@ def _residential_section(
     if rng.random() < 0.5:
         views[n] = views[n - 1] = project.feature
     closed = rng.choice([2, 3, 4]) if floors >= 12 and rng.random() < 0.5 else 0
-    return SectionDraft(plan=plan, views=views, tower=floors >= 20, closed_top=closed)
+    if shape is not None and number == 1:  # the flagship shows closed floors on its chessboard
+        closed = 3
+    return SectionDraft(
+        plan=plan,
+        views=views,
+        tower=floors >= 20,
+        closed_top=closed,
+        reopens=closed > 0 and number > 1 and rng.random() < 0.6,
+    )
 
 
 def _parking_section(rng: random.Random, number: int, spaces: int) -> SectionDraft:
@@ -203,7 +212,7 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
             code=f"{region}-{k + 1:02d}",
         )
         projects.append(project)
-        first_month = rng.randint(-30, 10) if k else -14
+        first_month = rng.randint(-30, 8) if k else -14
         word = rng.choice(["Корпус", "Дом"])
         factor = next(f for f, label in CLASSES if label == klass)
         price = Decimal(CITIES[city][1]) * factor * Decimal(rng.randint(95, 105)) / 100
@@ -223,7 +232,7 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
                 and total + 1.3 * sum(_plan_units(s.plan) for s in sections) > 1.05 * size.units
             ):
                 sections.pop()
-            started = first_month + j * rng.randint(3, 8)
+            started = first_month + j * rng.randint(2, 6)
             building = BuildingDraft(
                 project=project,
                 name=f"{word} {j + 1}",
@@ -235,8 +244,8 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
                 floor_step=Decimal(rng.choice(["0.3", "0.4", "0.5", "0.6", "0.8"])),
                 finishing=rng.choice(["none", "white_box", "finished"]),
                 ceiling=Decimal(rng.choice(["2.70", "2.75", "2.80", "3.00"])),
-                cadence=rng.choice([1, 2, 2, 2, 3]),
-                pace=rng.uniform(30, 48),
+                cadence=rng.choice([1, 1, 2, 2, 3]),
+                pace=rng.uniform(26, 42),
                 completion=_completion(rng, started),
             )
             _schedule_extras(rng, building)
@@ -261,7 +270,7 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
                 sections=sections,
                 serves=served,
                 cadence=3,
-                pace=served.pace * 1.8,
+                pace=served.pace * 1.6,
                 completion=served.completion,
             )
             parking.units = sum(_plan_units(s.plan) for s in sections)
@@ -277,7 +286,7 @@ def _completion(rng: random.Random, started: int) -> date:
 
 def _schedule_extras(rng: random.Random, b: BuildingDraft) -> None:
     first = max(b.launch_month, 0)
-    if any(s.closed_top for s in b.sections) and first + 5 < MONTHS and rng.random() < 0.4:
+    if any(s.reopens for s in b.sections) and first + 5 < MONTHS:
         b.reopen_month = rng.randint(first + 4, min(first + 9, MONTHS - 1))
     if first + 3 < MONTHS and rng.random() < 0.25:
         b.promo_month = rng.randint(first + 2, MONTHS - 1)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from kvartal.accounts.permissions import INVENTORY_EDIT, INVENTORY_PRICE, require
 from kvartal.core.errors import DomainError
@@ -83,7 +84,10 @@ def project_update(request, pk):
         return redirect("inventory:project-detail", pk=project.pk)
     project.refresh_from_db()
     return _form_page(
-        request, form, title=_("Edit project"), crumbs=_project_crumbs(project, (None, _("Edit")))
+        request,
+        form,
+        title=_("Edit project"),
+        crumbs=_project_crumbs(project, (None, pgettext("breadcrumb", "Editing"))),
     )
 
 
@@ -116,7 +120,7 @@ def building_update(request, pk):
         request,
         form,
         title=_("Edit building"),
-        crumbs=_building_crumbs(building, (None, _("Edit"))),
+        crumbs=_building_crumbs(building, (None, pgettext("breadcrumb", "Editing"))),
     )
 
 
@@ -149,7 +153,11 @@ def section_generate(request, pk):
             count = section.units.count()
             messages.success(
                 request,
-                _("Section %(number)s generated: %(count)s units.")
+                ngettext(
+                    "Section %(number)s generated: %(count)s unit.",
+                    "Section %(number)s generated: %(count)s units.",
+                    count,
+                )
                 % {"number": section.number, "count": count},
             )
             return redirect("inventory:building-chessboard", pk=building.pk)
@@ -258,7 +266,7 @@ def unit_update(request, pk):
         request,
         form,
         title=_("Edit %(unit)s") % {"unit": unit},
-        crumbs=_unit_crumbs(unit, (None, _("Edit"))),
+        crumbs=_unit_crumbs(unit, (None, pgettext("breadcrumb", "Editing"))),
         multipart=True,
     )
 
@@ -343,7 +351,12 @@ def price_bulk(request):
                 )
                 messages.success(
                     request,
-                    _("Prices changed for %(count)s units.") % {"count": batch.units_count},
+                    ngettext(
+                        "Price changed for %(count)s unit.",
+                        "Prices changed for %(count)s units.",
+                        batch.units_count,
+                    )
+                    % {"count": batch.units_count},
                 )
                 return redirect(reverse("inventory:price-bulk") + "?" + request.GET.urlencode())
             preview, skipped = services.units_price_preview(units=units, **form.change())

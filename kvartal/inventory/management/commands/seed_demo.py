@@ -45,7 +45,8 @@ class Command(BaseCommand):
         if report.users:
             self.stdout.write("")
             self.stdout.write(f"Demo users, password “{demo.DEMO_PASSWORD}”:")
-            self.stdout.write(f"  {'login':<10} {'role':<18} name")
+            width = max(len(str(role)) for _, role, _, _ in report.users)
+            self.stdout.write(f"  {'login':<10} {'role':<{width}}  name")
             for login, role, name, created in report.users:
                 note = "" if created else "  (existed: password unchanged)"
-                self.stdout.write(f"  {login:<10} {role!s:<18} {name}{note}")
+                self.stdout.write(f"  {login:<10} {role!s:<{width}}  {name}{note}")

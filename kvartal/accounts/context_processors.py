@@ -1,4 +1,4 @@
-from kvartal.accounts.permissions import capabilities_of
+from .permissions import capabilities_of
 
 
 def kvartal(request):
