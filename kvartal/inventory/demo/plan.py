@@ -182,45 +182,28 @@ def _parking_section(rng: random.Random, number: int, spaces: int) -> SectionDra
 
 
 def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
-    """The projects, buildings and sections to create: pure Python, no database."""
+    """The projects, buildings and sections to create: pure Python, no database.
+
+    Complexes are added until the size's unit count is reached; each has its residential
+    buildings (launched in phases) and a parking structure per ``parking_every`` of them.
+    """
     projects: list[ProjectDraft] = []
     total = 0
     names = list(COMPLEXES)
     rng.shuffle(names)
     names += MORE_COMPLEXES
-    cities = list(CITY_WEIGHTS)
     while total < size.units:
-        k = len(projects)
-        base = names[k % len(names)]
-        name = f"ЖК «{base}»" if k < len(names) else f"ЖК «{base}-{k // len(names) + 1}»"
-        city = cities[k] if k < 3 else rng.choices(cities, [CITY_WEIGHTS[c] for c in cities])[0]
-        region, _price, districts, streets = CITIES[city]
-        street = rng.choice(streets)
-        house = rng.randint(2, 180)
-        klass = (
-            "комфорт" if k == 0 else rng.choices(["стандарт", "комфорт", "бизнес"], [2, 5, 2])[0]
-        )
-        project = ProjectDraft(
-            name=name,
-            city=city,
-            district=f"{rng.choice(districts)} район",
-            address=f"г. {city}, {street}, {house}",
-            street=street,
-            house=house,
-            klass=klass,
-            feature=rng.choice([WindowView.PARK, WindowView.WATER]),
-            code=f"{region}-{k + 1:02d}",
-        )
+        project = _project(rng, len(projects), names)
         projects.append(project)
-        first_month = rng.randint(-30, 8) if k else -14
+        first_month = rng.randint(-30, 8) if len(projects) > 1 else -14
         word = rng.choice(["Корпус", "Дом"])
-        factor = next(f for f, label in CLASSES if label == klass)
-        price = Decimal(CITIES[city][1]) * factor * Decimal(rng.randint(95, 105)) / 100
+        factor = next(f for f, label in CLASSES if label == project.klass)
+        price = Decimal(CITIES[project.city][1]) * factor * Decimal(rng.randint(95, 105)) / 100
         residential = []
         for j in range(rng.randint(*size.buildings_per_project)):
             if total >= size.units and j:
                 break
-            flagship = size.flagship if not projects[:-1] and j == 0 else None
+            flagship = size.flagship if len(projects) == 1 and j == 0 else None
             n_sections = flagship[0] if flagship else rng.randint(*size.sections)
             sections = [
                 _residential_section(rng, size, s, flagship[1:] if flagship else None, project)
@@ -237,7 +220,10 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
                 project=project,
                 name=f"{word} {j + 1}",
                 kind=BuildingKind.RESIDENTIAL,
-                address=f"г. {city}, {project.district}, {street}, уч. {house}/{j + 1}",
+                address=(
+                    f"г. {project.city}, {project.district}, {project.street}, "
+                    f"уч. {project.house}/{j + 1}"
+                ),
                 launch_month=min(started, MONTHS - 3),
                 price_per_m2=(price * Decimal(rng.randint(97, 103)) / 100).quantize(Decimal(100)),
                 sections=sections,
@@ -245,7 +231,7 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
                 finishing=rng.choice(["none", "white_box", "finished"]),
                 ceiling=Decimal(rng.choice(["2.70", "2.75", "2.80", "3.00"])),
                 cadence=rng.choice([1, 1, 2, 2, 3]),
-                pace=rng.uniform(26, 42),
+                pace=rng.uniform(28, 44),
                 completion=_completion(rng, started),
             )
             _schedule_extras(rng, building)
@@ -253,30 +239,63 @@ def plan(size: Size, rng: random.Random) -> list[ProjectDraft]:
             total += building.units
             residential.append(building)
         project.buildings += residential
-        every = size.parking_every
-        for p, served in enumerate(residential[::every], start=1):
-            group = residential[every * (p - 1) : every * p]
-            spaces = int(sum(b.units for b in group) * rng.uniform(*size.spaces_per_unit))
-            queues = 2 if spaces > 300 else 1
-            sections = [_parking_section(rng, q, spaces // queues) for q in range(1, queues + 1)]
-            space_price = Decimal(rng.randint(9, 16)) * 150_000 * factor
-            parking = BuildingDraft(
-                project=project,
-                name=f"Паркинг {p}",
-                kind=BuildingKind.PARKING,
-                address=f"{served.address}, подземная автостоянка",
-                launch_month=served.launch_month,
-                price_per_m2=(space_price / Decimal("13.25")).quantize(Decimal(100)),
-                sections=sections,
-                serves=served,
-                cadence=3,
-                pace=served.pace * 1.6,
-                completion=served.completion,
-            )
-            parking.units = sum(_plan_units(s.plan) for s in sections)
-            total += parking.units
-            project.buildings.append(parking)
+        parking = _parking_structures(rng, size, residential, factor)
+        project.buildings += parking
+        total += sum(b.units for b in parking)
     return projects
+
+
+def _project(rng: random.Random, k: int, names: list[str]) -> ProjectDraft:
+    """The k-th complex: the first three in Yekaterinburg, Tyumen and Chelyabinsk."""
+    base = names[k % len(names)]
+    name = f"ЖК «{base}»" if k < len(names) else f"ЖК «{base}-{k // len(names) + 1}»"
+    cities = list(CITY_WEIGHTS)
+    city = cities[k] if k < 3 else rng.choices(cities, [CITY_WEIGHTS[c] for c in cities])[0]
+    region, _price, districts, streets = CITIES[city]
+    street = rng.choice(streets)
+    house = rng.randint(2, 180)
+    klass = "комфорт" if k == 0 else rng.choices(["стандарт", "комфорт", "бизнес"], [2, 5, 2])[0]
+    return ProjectDraft(
+        name=name,
+        city=city,
+        district=f"{rng.choice(districts)} район",
+        address=f"г. {city}, {street}, {house}",
+        street=street,
+        house=house,
+        klass=klass,
+        feature=rng.choice([WindowView.PARK, WindowView.WATER]),
+        code=f"{region}-{k + 1:02d}",
+    )
+
+
+def _parking_structures(
+    rng: random.Random, size: Size, residential: list[BuildingDraft], factor: Decimal
+) -> list[BuildingDraft]:
+    """One underground parking per ``size.parking_every`` buildings, serving the first of them."""
+    every = size.parking_every
+    structures = []
+    for p, served in enumerate(residential[::every], start=1):
+        group = residential[every * (p - 1) : every * p]
+        spaces = int(sum(b.units for b in group) * rng.uniform(*size.spaces_per_unit))
+        queues = 2 if spaces > 300 else 1
+        sections = [_parking_section(rng, q, spaces // queues) for q in range(1, queues + 1)]
+        space_price = Decimal(rng.randint(9, 16)) * 150_000 * factor
+        parking = BuildingDraft(
+            project=served.project,
+            name=f"Паркинг {p}",
+            kind=BuildingKind.PARKING,
+            address=f"{served.address}, подземная автостоянка",
+            launch_month=served.launch_month,
+            price_per_m2=(space_price / Decimal("13.25")).quantize(Decimal(100)),
+            sections=sections,
+            serves=served,
+            cadence=3,
+            pace=served.pace * 1.6,
+            completion=served.completion,
+        )
+        parking.units = sum(_plan_units(s.plan) for s in sections)
+        structures.append(parking)
+    return structures
 
 
 def _completion(rng: random.Random, started: int) -> date:

@@ -37,7 +37,13 @@ def inventory() -> list[tuple]:
 
 
 def history() -> list[tuple]:
-    place = ("unit__building__name", "unit__kind", "unit__number", "at")
+    place = (
+        "unit__building__project__name",
+        "unit__building__name",
+        "unit__kind",
+        "unit__number",
+        "at",
+    )
     return [
         *StatusChange.objects.order_by(*place, "pk").values_list(
             *place, "old_status", "new_status", "price", "reason"

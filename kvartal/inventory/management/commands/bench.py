@@ -142,10 +142,11 @@ class Command(BaseCommand):
         out(
             f"Requests:  {repeat} per page after warm-up, django.test.Client, signed in as director"
         )
+        out(f"Data set:  {self._dataset()}")
         out("")
         head = (
             f"{'page':<17} {'HTTP':>4} {'KB':>5} {'median ms':>9} {'p95 ms':>7} "
-            f"{'queries':>11}  {'target':<22} {'verdict':<7}  data"
+            f"{'queries':>11}  {'target':<25} {'verdict':<7}  data"
         )
         out(head)
         out("-" * len(head))
@@ -158,7 +159,7 @@ class Command(BaseCommand):
             queries = f"{r['own']} ({r['queries']})"
             out(
                 f"{name:<17} {r['status']:>4} {r['bytes'] / 1024:>5.0f} {r['median']:>9.1f} "
-                f"{r['p95']:>7.1f} {queries:>11}  {target:<22} {verdict}  {data}"
+                f"{r['p95']:>7.1f} {queries:>11}  {target:<25} {verdict}  {data}"
             )
         out("")
         out(
