@@ -61,7 +61,7 @@ class SectionForm(forms.Form):
 
     number = forms.IntegerField(label=_("Section number"), min_value=1, max_value=99)
     name = forms.CharField(label=_("Name"), required=False, max_length=100)
-    floors = forms.IntegerField(label=_("Floors above ground"), min_value=1, max_value=200)
+    floors = forms.IntegerField(label=_("Floors above ground"), min_value=0, max_value=200)
     underground = forms.IntegerField(
         label=_("Underground levels"), min_value=0, max_value=10, initial=0
     )

@@ -245,7 +245,8 @@ class Unit(models.Model):
     section = models.ForeignKey(
         Section, models.CASCADE, related_name="units", verbose_name=_("section")
     )
-    floor = models.ForeignKey(Floor, models.PROTECT, related_name="units", verbose_name=_("floor"))
+    # RESTRICT: a floor with units cannot be deleted alone, but goes with its section.
+    floor = models.ForeignKey(Floor, models.RESTRICT, related_name="units", verbose_name=_("floor"))
     kind = models.CharField(_("kind"), max_length=16, choices=UnitKind, default=UnitKind.APARTMENT)
     number = models.CharField(_("number"), max_length=16)
     code = models.CharField(_("code"), max_length=24, editable=False)

@@ -138,7 +138,8 @@ def units_price_preview(
     per_m2_delta: Decimal | None = None,
     round_to: Decimal = Decimal(1),
 ) -> tuple[list[PricePreview], list[Unit]]:
-    """What a bulk change would do: (changes, skipped). Held and sold units are skipped.
+    """What a bulk change would do: (changes, skipped). Held, sold and unpriced units are
+    skipped.
 
     ``percent`` multiplies the price by (1 + percent/100); ``per_m2_delta`` adds that many
     roubles per m² of total area. Exactly one of them must be given.
@@ -147,8 +148,8 @@ def units_price_preview(
         raise ValidationError(_("Give either a percentage or an amount per m²."))
     changes, skipped = [], []
     for unit in units:
-        if unit.is_price_locked:
-            skipped.append(unit)
+        if unit.is_price_locked or not unit.price:
+            skipped.append(unit)  # held, sold, or never priced: a bulk change leaves it
             continue
         if percent is not None:
             new = unit.price * (1 + Decimal(percent) / 100)
@@ -178,14 +179,17 @@ def units_bulk_set_price(
     """Change the prices of many units at once (by %, or by an amount per m²).
 
     Writes the same ``PriceChange`` rows as ``unit_set_price``, all tied to one ``PriceBatch``.
-    Held and sold units keep their price and are left out. Raises ``ValidationError`` when
-    any resulting price would be zero or below (then no price changes).
+    Held, sold and unpriced units keep their price and are left out. Raises
+    ``ValidationError`` when any resulting price would be zero or below, or when no price
+    would change (then nothing is written).
     """
     when = _now(at)
     locked = list(units.select_for_update().order_by("pk"))
     changes, _skipped = units_price_preview(
         units=locked, percent=percent, per_m2_delta=per_m2_delta, round_to=round_to
     )
+    if not changes:
+        raise ValidationError(_("No price in the selection would change."))
     if percent is not None:
         description = f"{Decimal(percent):+} % — {reason}"
     else:
@@ -290,9 +294,11 @@ def units_bulk_set_status(
         ],
         batch_size=BULK_BATCH,
     )
-    for u in locked:
-        u.status, u.status_changed_at = status, when
-    Unit.objects.bulk_update(locked, ["status", "status_changed_at"], batch_size=BULK_BATCH)
+    ids = [u.pk for u in locked]
+    for start in range(0, len(ids), BULK_BATCH):
+        Unit.objects.filter(pk__in=ids[start : start + BULK_BATCH]).update(
+            status=status, status_changed_at=when
+        )
     return len(locked)
 
 
@@ -450,8 +456,10 @@ class SectionPlan:
 
         if self.number < 1:
             err("number", _("The section number starts at 1."))
-        if not 1 <= self.floors <= 200:
-            err("floors", _("A section has from 1 to 200 floors."))
+        if not 0 <= self.floors <= 200:
+            err("floors", _("A section has from 0 to 200 floors above ground."))
+        elif self.floors + self.underground < 1:
+            err("floors", _("A section needs at least one floor or level."))
         if not 0 <= self.underground <= 10:
             err("underground", _("From 0 to 10 underground levels."))
         top = self.typical_to or self.floors

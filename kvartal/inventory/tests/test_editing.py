@@ -76,7 +76,7 @@ def test_keeper_generates_a_section_from_the_page(client, keeper):
         ({"risers-0-living_area": "50"}, "Living area cannot exceed the total area"),
         ({"other-0-floor": "9"}, "Floor 9 is outside the section"),
         ({"other-0-floor": "3"}, "Floor 3 is typical"),
-        ({"floors": "0"}, "greater than or equal to 1"),
+        ({"floors": "0"}, "at least one floor or level"),
         ({"skip_floor_labels": "13,abc"}, "whole numbers"),
     ],
 )

@@ -367,3 +367,60 @@ def test_the_database_refuses_a_unit_on_sale_without_price(keeper):
     section = make_section(floors=1, per_floor=1, by=keeper)
     with pytest.raises(IntegrityError), transaction.atomic():
         section.units.update(price=0)
+
+
+def test_a_parking_can_be_underground_only(keeper):
+    building = make_building(kind="parking")
+    plan = SectionPlan(
+        number=1,
+        floors=0,
+        underground=2,
+        non_typical=[
+            UnitSpec(floor=level, position=p, kind=UnitKind.PARKING, total_area=Decimal("13.25"))
+            for level in (-2, -1)
+            for p in (1, 2)
+        ],
+    )
+    section = services.section_generate(building=building, plan=plan, by=keeper)
+    assert sorted(section.units.values_list("code", flat=True)) == [
+        "1.-1.001",
+        "1.-1.002",
+        "1.-2.001",
+        "1.-2.002",
+    ]
+    assert list(section.floors.values_list("index", flat=True)) == [-2, -1]
+
+
+def test_bulk_change_leaves_unpriced_units_alone(keeper):
+    building = make_building()
+    make_section(building, number=1, floors=1, per_floor=1, price_per_m2=Decimal("100000"))
+    make_section(building, number=2, floors=1, per_floor=1, price_per_m2=None)
+    batch = services.units_bulk_set_price(
+        units=building.units.all(), percent=Decimal("3"), reason="индексация", by=keeper
+    )
+    assert batch.units_count == 1
+    assert sorted(building.units.values_list("price", flat=True)) == [
+        0,
+        Decimal("2832500"),
+    ]  # 2 750 000 × 1.03
+
+
+def test_bulk_change_that_changes_nothing_is_refused(keeper):
+    section = make_section(floors=1, per_floor=1, price_per_m2=None, by=keeper)
+    before = snapshot()
+    with pytest.raises(ValidationError):
+        services.units_bulk_set_price(
+            units=section.units.all(), percent=Decimal("3"), reason="x", by=keeper
+        )
+    assert snapshot() == before
+    assert not PriceBatch.objects.exists()
+
+
+def test_a_building_with_units_can_be_deleted_whole_but_not_a_floor_alone(keeper):
+    from django.db.models import RestrictedError
+
+    section = make_section(floors=2, per_floor=1, by=keeper)
+    with pytest.raises(RestrictedError), transaction.atomic():
+        section.floors.first().delete()
+    section.building.delete()
+    assert not Unit.objects.exists()
