@@ -26,6 +26,7 @@ class Command(BaseCommand):
         if existing:
             if if_empty:
                 self.stdout.write(f"Demo data not loaded: the database has {existing} projects.")
+                self._print_logins()
                 return
             raise CommandError(
                 f"The database already has {existing} projects; the demo loads into an empty "
@@ -50,3 +51,14 @@ class Command(BaseCommand):
             for login, role, name, created in report.users:
                 note = "" if created else "  (existed: password unchanged)"
                 self.stdout.write(f"  {login:<10} {role!s:<{width}}  {name}{note}")
+
+    def _print_logins(self) -> None:
+        """The demo logins that still exist, so `make run` always says how to sign in."""
+        from kvartal.accounts.models import User
+
+        users = {u.username: u for u in User.objects.filter(is_active=True)}
+        rows = [users[login] for login, *_ in demo.DEMO_USERS if login in users]
+        if rows:
+            self.stdout.write(f"Demo users (password “{demo.DEMO_PASSWORD}” unless changed):")
+            for user in rows:
+                self.stdout.write(f"  {user.username:<10} {user.get_role_display()!s:<28} {user}")
