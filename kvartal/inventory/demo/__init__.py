@@ -87,7 +87,8 @@ def generate(
             f"buildings, ~{sum(b.units for p in projects for b in p.buildings)} units"
         )
         step = time.perf_counter()
-        create(projects, people, say)
+        # Drawn plans are files on disk: only the small sets (the demo) get them.
+        create(projects, people, say, plans=spec.units <= 3000)
         timings["create"] = time.perf_counter() - step
         step = time.perf_counter()
         events = simulate(projects, seed)

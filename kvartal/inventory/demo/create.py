@@ -28,12 +28,13 @@ from kvartal.inventory.services import (
 )
 
 from .data import END, ROOMS_PERCENT, STANDARD_SPACE, VIEW_PERCENT, WIDE_SPACE
+from .floorplans import draw_plans
 from .plan import BuildingDraft, ProjectDraft, SectionDraft
 
 SALES_OFFICE = "Офис продаж застройщика: не продаётся до сдачи комплекса"
 
 
-def create(projects: list[ProjectDraft], people, say) -> None:
+def create(projects: list[ProjectDraft], people, say, *, plans: bool = False) -> None:
     """Create the planned projects and buildings, each with its sections, launch price list and
     closed floors, dated on the building's launch; ``people`` maps roles to the acting users."""
     keeper = people[Role.INVENTORY_KEEPER]
@@ -56,7 +57,7 @@ def create(projects: list[ProjectDraft], people, say) -> None:
             by=keeper,
         )
         for b in p.buildings:
-            _create_building(p, b, keeper)
+            _create_building(p, b, keeper, plans=plans)
         say(f"  {p.name}: {len(p.buildings)} buildings")
     # An investor took the commercial premises of one complex: the first after the flagship's
     # that has any.
@@ -75,7 +76,7 @@ def create(projects: list[ProjectDraft], people, say) -> None:
             break
 
 
-def _create_building(p: ProjectDraft, b: BuildingDraft, keeper) -> None:
+def _create_building(p: ProjectDraft, b: BuildingDraft, keeper, *, plans: bool) -> None:
     completed = b.completion is not None and b.completion < END.date()
     n = p.buildings.index(b) + 1
     region = p.code.split("-")[0]
@@ -101,6 +102,8 @@ def _create_building(p: ProjectDraft, b: BuildingDraft, keeper) -> None:
         s.plan.floor_price_step = b.floor_step
         section = section_generate(building=b.obj, plan=s.plan, by=keeper, at=b.launch)
         _complete_creation_data(section, s, b)
+        if plans and b.kind != BuildingKind.PARKING:
+            draw_plans(section, by=keeper, at=b.launch + timedelta(minutes=30))
     _price_list(b, keeper)
     closed = Unit.objects.none()
     for s in b.sections:
