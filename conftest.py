@@ -123,3 +123,9 @@ def sign_in(page):
         return page
 
     return do
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    """Uploaded and generated files of a test go to its own folder, not to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
