@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,7 +15,11 @@ class CompanyProfile(models.Model):
     website = models.CharField(_("website"), max_length=200, blank=True)
     logo = models.FileField(_("logo"), upload_to="company/", blank=True)
     brand_color = models.CharField(
-        _("brand colour"), max_length=7, default="#1f4e79", help_text=_("Hex colour, e.g. #1f4e79")
+        _("brand colour"),
+        max_length=7,
+        default="#1f4e79",
+        help_text=_("Hex colour, e.g. #1f4e79"),
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f4e79."))],
     )
 
     class Meta:

@@ -43,6 +43,8 @@ _KIND_ORDER = {
     UnitKind.STORAGE: 3,
 }
 
+_FIELD_ORDER = {f.name: i for i, f in enumerate(Unit._meta.fields)}
+
 
 # --- the chessboard -----------------------------------------------------------------------
 
@@ -530,7 +532,9 @@ def unit_history(unit: Unit) -> UnitHistory:
             )
         )
     for row in UnitChange.objects.filter(unit=unit).select_related("actor"):
-        changes = [_change_line(name, *values) for name, values in (row.changes or {}).items()]
+        # In the model's field order: PostgreSQL's jsonb does not keep the keys' order.
+        fields = sorted((row.changes or {}).items(), key=lambda item: _FIELD_ORDER.get(item[0], 99))
+        changes = [_change_line(name, *values) for name, values in fields]
         timeline.append(
             Event(
                 at=row.at,

@@ -64,6 +64,15 @@ def _locked(unit: Unit) -> Unit:
     return Unit.objects.select_for_update().get(pk=unit.pk)
 
 
+def _lock_all(units: QuerySet) -> list[Unit]:
+    """The selected unit rows, locked in id order (the same order everywhere: no deadlock).
+
+    Re-selected by id so that a selection built with joins (a catalogue filter) can be locked:
+    PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+    """
+    return list(Unit.objects.select_for_update().filter(pk__in=units.values("pk")).order_by("pk"))
+
+
 def _round_price(value: Decimal, step: Decimal = Decimal(1)) -> Decimal:
     return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
@@ -184,7 +193,7 @@ def units_bulk_set_price(
     would change (then nothing is written).
     """
     when = _now(at)
-    locked = list(units.select_for_update().order_by("pk"))
+    locked = _lock_all(units)
     changes, _skipped = units_price_preview(
         units=locked, percent=percent, per_m2_delta=per_m2_delta, round_to=round_to
     )
@@ -270,7 +279,7 @@ def units_bulk_set_status(
     All or nothing: one unit that may not move refuses the whole batch. Returns the count.
     """
     when = _now(at)
-    locked = list(units.select_for_update().order_by("pk"))
+    locked = _lock_all(units)
     for unit in locked:
         try:
             _check_transition(unit, status)
