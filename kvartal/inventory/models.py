@@ -348,6 +348,8 @@ class Unit(models.Model):
             models.Index(fields=["price"], name="unit_price"),
             models.Index(fields=["total_area"], name="unit_total_area"),
             models.Index(fields=["rooms"], name="unit_rooms"),
+            # The catalogue: status (on sale by default) and rooms, priced and sorted by price.
+            models.Index(fields=["status", "rooms", "price"], name="unit_status_rooms_price"),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,10 @@ from decimal import Decimal
 from django import forms
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Length
+from django.forms.models import ModelChoiceIterator
+from django.forms.renderers import DjangoTemplates
 from django.http import QueryDict
+from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -100,8 +103,21 @@ def _is_id(value) -> bool:
     return isinstance(value, str) and value.isdigit() and int(value) <= MAX_ID
 
 
+class PlainChoiceIterator(ModelChoiceIterator):
+    """The choices in one ordinary query. Django's iterator reads them through a server-side
+    cursor, which on PostgreSQL costs four round trips for a list of a hundred."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():  # a fresh query each time, like iterator()
+            yield self.choice(obj)
+
+
 class IdChoiceField(forms.ModelChoiceField):
     """A choice by primary key that treats an absurd id as an invalid choice, not a crash."""
+
+    iterator = PlainChoiceIterator
 
     def to_python(self, value):
         if isinstance(value, str) and value not in self.empty_values and not _is_id(value):
@@ -109,6 +125,73 @@ class IdChoiceField(forms.ModelChoiceField):
                 self.error_messages["invalid_choice"], code="invalid_choice"
             )
         return super().to_python(value)
+
+
+def _attrs_html(attrs: dict) -> str:
+    """Attributes as ``django/forms/widgets/attrs.html`` writes them."""
+    html = []
+    for name, value in attrs.items():
+        if value is True:
+            html.append(f" {conditional_escape(name)}")
+        elif value is not False:
+            html.append(f' {conditional_escape(name)}="{conditional_escape(value)}"')
+    return "".join(html)
+
+
+def _input_html(widget: dict) -> str:
+    """``django/forms/widgets/input.html``."""
+    value = widget["value"]
+    value = "" if value is None else f' value="{conditional_escape(value)}"'
+    return (
+        f'<input type="{conditional_escape(widget["type"])}" '
+        f'name="{conditional_escape(widget["name"])}"{value}{_attrs_html(widget["attrs"])}>'
+    )
+
+
+def _select_html(widget: dict) -> str:
+    """``django/forms/widgets/select.html``, each option as ``select_option.html`` prints it
+    (newline included)."""
+    html = [f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            html.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+        html.extend(
+            f'\n  <option value="{conditional_escape(option["value"])}"'
+            f"{_attrs_html(option['attrs'])}>{conditional_escape(option['label'])}</option>\n"
+            for option in options
+        )
+        if group_name:
+            html.append("\n  </optgroup>")
+    html.append("\n</select>")
+    return "".join(html)
+
+
+_WIDGETS = "django/forms/widgets/"
+_INPUTS = {
+    f"{_WIDGETS}{name}.html"
+    for name in ("input", "text", "number", "date", "hidden", "checkbox_option", "radio_option")
+}
+
+
+class QuickWidgetRenderer(DjangoTemplates):
+    """The form renderer of the catalogue filters: text, number, date and hidden inputs,
+    checkboxes and selects are written in Python, with the markup of Django's own widget
+    templates; anything else goes to those templates.
+
+    Twenty-odd fields and a select with one option per building of every project took the
+    template engine longer than the search itself: an include per input, two per option.
+    """
+
+    def render(self, template_name, context, request=None):
+        widget = context.get("widget", {})
+        if template_name in _INPUTS and not widget.get("wrap_label"):
+            return _input_html(widget)
+        if template_name == f"{_WIDGETS}select.html" and widget.get("optgroups") is not None:
+            return _select_html(widget)
+        return super().render(template_name, context, request)
+
+
+QUICK_WIDGETS = QuickWidgetRenderer()
 
 
 class BuildingChoiceField(IdChoiceField):
@@ -125,6 +208,8 @@ class CatalogueFilterForm(forms.Form):
     so a bare link and a fresh page agree.
     """
 
+    default_renderer = QUICK_WIDGETS
+
     q = forms.CharField(
         label=_("Number or code"),
         required=False,
@@ -132,11 +217,15 @@ class CatalogueFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("e.g. 125 or 1.12")}),
     )
     project = IdChoiceField(
-        label=_("Project"), queryset=Project.objects.all(), required=False, empty_label=_("All")
+        label=_("Project"),
+        queryset=Project.objects.only("name"),
+        required=False,
+        empty_label=_("All"),
     )
     building = BuildingChoiceField(
         label=_("Building"),
-        queryset=Building.objects.select_related("project"),
+        # Only what the options show: the other columns cost time on every page.
+        queryset=Building.objects.select_related("project").only("name", "project__name"),
         required=False,
         empty_label=_("All"),
     )
@@ -289,15 +378,35 @@ def totals(units) -> Totals:
     )
 
 
+# The columns a catalogue row shows: the page reads these and no others.
+ROW_FIELDS = (
+    "number",
+    "kind",
+    "code",
+    "rooms",
+    "total_area",
+    "price",
+    "price_per_m2",
+    "status",
+    "building__name",
+    "building__completion_date",
+    "building__project__name",
+    "section__number",
+    "floor__label",
+)
+
+
 def search_units(data, *, default_statuses=DEFAULT_STATUSES):
     """The catalogue search: (bound form, sorted queryset with place data).
 
+    The units carry only ``ROW_FIELDS`` (reading any other field costs a query per unit).
     Invalid filters give an empty queryset; the form carries the errors to show.
     """
     form = CatalogueFilterForm(data, default_statuses=default_statuses)
     if not form.is_valid():
         return form, Unit.objects.none()
-    units = filter_units(form.cleaned_data, Unit.objects.with_place())
+    rows = Unit.objects.select_related("building__project", "section", "floor").only(*ROW_FIELDS)
+    units = filter_units(form.cleaned_data, rows)
     return form, sort_units(units, form.cleaned_data.get("sort", ""))
 
 

@@ -5,13 +5,25 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.forms.renderers import get_default_renderer
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kvartal.core.testing import make_building, make_project, make_section
 from kvartal.inventory.models import Unit, UnitStatus
-from kvartal.inventory.search import CatalogueFilterForm, filter_units, sort_units
-from kvartal.inventory.services import SectionPlan, UnitSpec, section_generate, unit_set_status
+from kvartal.inventory.search import (
+    QUICK_WIDGETS,
+    CatalogueFilterForm,
+    filter_units,
+    sort_units,
+)
+from kvartal.inventory.services import (
+    SectionPlan,
+    UnitSpec,
+    section_generate,
+    unit_set_status,
+    unit_update,
+)
 
 URL = reverse("inventory:unit-list")
 EN = {"accept-language": "en"}
@@ -267,6 +279,70 @@ def test_queries_are_few(as_manager, keeper, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         response = search(as_manager, project=project.pk, rooms=["1", "2"], area_min="30")
     assert response.context["totals"].count == 30
+
+
+def test_a_row_shows_the_unit_and_escapes_what_people_typed(as_manager, keeper, catalogue):
+    studio = Unit.objects.get(building=catalogue["a1"], number="5")
+    unit_update(unit=studio, by=keeper, data={"number": '<b>5</b>"&'})
+    sold = Unit.objects.get(building=catalogue["a1"], number="2")
+
+    html = search(as_manager, status=["available", "sold"], rooms=["0", "1"]).content.decode()
+
+    assert "<b>5</b>" not in html
+    assert (
+        "\n          <tr>"
+        "\n            <td>ЖК Альфа</td>"
+        "\n            <td>А1</td>"
+        '\n            <td class="num">1</td>'
+        '\n            <td class="num">2</td>'
+        f'\n            <td class="nowrap"><a class="strong" href="/app/units/{studio.pk}/">'
+        "&lt;b&gt;5&lt;/b&gt;&quot;&amp;</a></td>"
+        '\n            <td class="muted nowrap">1.2.1</td>'
+        '\n            <td class="num">studio</td>'
+        '\n            <td class="num">27.5</td>'
+        '\n            <td class="num strong">4,125,000</td>'
+        '\n            <td class="num">150,000</td>'
+        '\n            <td class="num">06/30/2026</td>'
+        '\n            <td><span class="badge st-available">Available</span>\n</td>'
+        "\n          </tr>\n          "
+    ) in html
+    assert (
+        f'<a class="strong" href="/app/units/{sold.pk}/">2</a></td>'
+        '\n            <td class="muted nowrap">1.1.2</td>'
+        '\n            <td class="num">1</td>'
+    ) in html
+    assert '<span class="badge st-sold">Sold</span>' in html
+
+
+def test_quick_widgets_write_what_the_django_templates_write(catalogue):
+    """The catalogue filters are written in Python; the markup is that of Django's templates."""
+    data = {
+        "q": "<b>\"1&2'</b>",
+        "project": catalogue["beta"].pk,
+        "building": catalogue["a1"].pk,  # another project's building: an error
+        "kind": "apartment",
+        "rooms": ["0", "4+"],
+        "status": ["sold", "reserved"],
+        "area_min": "30",
+        "area_max": "x",
+        "floor_min": "2",
+        "completion_from": "2026-01-01",
+        "sort": "-price",
+    }
+    quick = CatalogueFilterForm(data)
+    plain = CatalogueFilterForm(data, renderer=get_default_renderer())
+    assert quick.renderer is QUICK_WIDGETS and not quick.is_valid() and not plain.is_valid()
+    assert set(quick.errors) == {"building", "area_max"}
+    for name in quick.fields:
+        assert str(quick[name]) == str(plain[name]), name
+        for ours, django in zip(quick[name].subwidgets, plain[name].subwidgets, strict=True):
+            assert ours.tag() == django.tag(), name
+            assert str(ours) == str(django), name  # with the label: Django's template
+    empty = CatalogueFilterForm()
+    assert str(empty["building"]) == str(
+        CatalogueFilterForm(renderer=get_default_renderer())["building"]
+    )
+    assert '<option value="" selected>' in str(empty["building"])
 
 
 def test_the_filters_work_without_the_page(catalogue):

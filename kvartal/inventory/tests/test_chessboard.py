@@ -190,6 +190,40 @@ def test_a_bad_filter_value_is_ignored_and_the_rest_apply(client, manager, build
     assert response.context["form"].errors.keys() == {"area_min"}
 
 
+def test_cells_and_floor_labels_escape_what_people_typed(client, manager, keeper, building):
+    unit = services.unit_update(
+        unit=unit_at(building, 2, 1), by=keeper, data={"number": '<b>1</b>"&'}
+    )
+    floor = unit.floor
+    floor.label = "<i>2</i>"
+    services.floor_save(floor=floor, by=keeper)
+    client.force_login(manager)
+
+    html = client.get(board_url(building)).content.decode()
+
+    assert "<b><b>1</b>" not in html and "<i>2</i>" not in html
+    assert (
+        f'<td class="cell st-available"><a href="/app/units/{unit.pk}/" '
+        f'hx-get="/app/units/{unit.pk}/" title="No. &lt;b&gt;1&lt;/b&gt;&quot;&amp; · Available">'
+        '<b>&lt;b&gt;1&lt;/b&gt;&quot;&amp;</b><span class="r">St</span><br>27.5 m²<br>4.1</a></td>'
+    ) in html
+    assert '<th scope="row" rowspan="1">&lt;i&gt;2&lt;/i&gt;</th>' in html
+
+
+def test_floor_labels_link_to_the_floor_for_those_who_edit(client, manager, keeper, building):
+    edit = reverse("inventory:floor-update", args=[unit_at(building, 2, 1).floor_id])
+    link = f'<th scope="row" rowspan="1"><a href="{edit}" title="Floor plan and units">2</a></th>'
+
+    client.force_login(keeper)
+    assert link in client.get(board_url(building)).content.decode()
+    assert link in client.get(board_url(building), HTTP_HX_REQUEST="true").content.decode()
+
+    client.force_login(manager)
+    html = client.get(board_url(building)).content.decode()
+    assert link not in html
+    assert '<th scope="row" rowspan="1">2</th>' in html
+
+
 def test_without_filters_nothing_is_dimmed(client, manager, building):
     client.force_login(manager)
 
@@ -250,6 +284,22 @@ def test_board_cells_are_formatted_as_the_filters_format(keeper, building):
             cell = board.sections[0].rows[0].cells[2]
             assert cell.price == millions(TWO)
             assert cell.area == f"{area(Decimal('56.20'))} {translation.gettext('m²')}"
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_board_prices_in_millions_are_what_the_filter_prints(language, settings):
+    prices = [
+        Decimal(v)
+        for v in (
+            "0.01", "99999.99", "100000", "100000.01", "999999.99", "1000000", "4125000",
+            "8499999.99", "8500000", "12345678.90", "999999999999.99", "1234567890",
+        )
+    ]  # fmt: skip
+    with translation.override(language):
+        assert [selectors._Numbers().millions(p) for p in prices] == [millions(p) for p in prices]
+        assert selectors._Numbers().millions(Decimal(0)) == "—"
+        settings.USE_THOUSAND_SEPARATOR = True  # grouped: the general formatter, same output
+        assert [selectors._Numbers().millions(p) for p in prices] == [millions(p) for p in prices]
 
 
 # --- htmx ---------------------------------------------------------------------------------
