@@ -94,3 +94,37 @@ def test_a_blocked_user_cannot_sign_in(client, manager):
     )
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("role", [Role.DIRECTOR, Role.SALES_HEAD, Role.SALES_MANAGER])
+@pytest.mark.parametrize("name", sorted(n for n, (who, _) in PAGES.items() if who == EDIT))
+def test_a_reader_posting_to_an_editing_page_is_refused_and_nothing_changes(
+    client, objects, role, name
+):
+    from kvartal.core.testing import make_user
+    from kvartal.inventory.models import Building, Project, Section
+    from kvartal.inventory.tests.test_services import snapshot
+
+    _who, key = PAGES[name]
+    url = reverse(name, kwargs=objects[key] if key else None)
+    client.force_login(make_user(role))
+    counts = lambda: (Project.objects.count(), Building.objects.count(), Section.objects.count())  # noqa: E731
+    before = (snapshot(), counts())
+    data = {
+        "name": "Новое",
+        "price": "1",
+        "reason": "x",
+        "status": "not_for_sale",
+        "number": "9",
+        "floors": "3",
+        "typical_from": "1",
+        "construction_address": "ул. Новая, 1",
+        "kind": "residential",
+        "mode": "percent",
+        "value": "10",
+        "round_to": "1",
+        "apply": "1",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 403
+    assert (snapshot(), counts()) == before
