@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "kvartal.core",
     "kvartal.accounts",
     "kvartal.inventory",
+    "kvartal.clients",
+    "kvartal.sales",
 ]
 
 MIDDLEWARE = [

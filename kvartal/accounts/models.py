@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,6 +10,29 @@ class Role(models.TextChoices):
     SALES_HEAD = "sales_head", _("Sales head")
     SALES_MANAGER = "sales_manager", _("Sales manager")
     INVENTORY_KEEPER = "inventory_keeper", _("Inventory keeper")
+    CASHIER = "cashier", _("Cashier")
+
+
+class Team(models.Model):
+    """A sales team: its head sees and approves what its managers do."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    head = models.ForeignKey(
+        "User",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="headed_teams",
+        verbose_name=_("head"),
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class User(AbstractUser):
@@ -19,6 +43,12 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=32, choices=Role, default=Role.SALES_MANAGER)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    team = models.ForeignKey(
+        Team, models.SET_NULL, null=True, blank=True, related_name="members", verbose_name=_("team")
+    )
+    on_duty = models.BooleanField(
+        _("on duty"), default=True, help_text=_("Receives new leads in turn (round robin).")
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -35,3 +65,22 @@ class User(AbstractUser):
             initial = f" {self.first_name[:1]}." if self.first_name else ""
             return f"{self.last_name}{initial}"
         return self.username
+
+
+class Notice(models.Model):
+    """An in-app notice to one user (a hold expired, a queue moved, a task is due)."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="notices", verbose_name=_("user"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    text = models.CharField(_("text"), max_length=300)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notice_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text

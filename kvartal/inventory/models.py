@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -181,6 +182,7 @@ class UnitStatus(models.TextChoices):
     NOT_FOR_SALE = "not_for_sale", _("Not for sale")
     AVAILABLE = "available", _("Available")
     RESERVED = "reserved", _("Reserved")
+    IN_DEAL = "in_deal", _("In deal")
     SOLD = "sold", _("Sold")
 
 
@@ -189,6 +191,7 @@ STATUS_COLOURS = {
     UnitStatus.NOT_FOR_SALE: "grey",
     UnitStatus.AVAILABLE: "green",
     UnitStatus.RESERVED: "amber",
+    UnitStatus.IN_DEAL: "violet",
     UnitStatus.SOLD: "red",
 }
 
@@ -197,12 +200,13 @@ STATUS_COLOURS = {
 STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     UnitStatus.NOT_FOR_SALE: frozenset({UnitStatus.AVAILABLE}),
     UnitStatus.AVAILABLE: frozenset(
-        {UnitStatus.NOT_FOR_SALE, UnitStatus.RESERVED, UnitStatus.SOLD}
+        {UnitStatus.NOT_FOR_SALE, UnitStatus.RESERVED, UnitStatus.IN_DEAL, UnitStatus.SOLD}
     ),
-    UnitStatus.RESERVED: frozenset({UnitStatus.AVAILABLE, UnitStatus.SOLD}),
-    UnitStatus.SOLD: frozenset({UnitStatus.AVAILABLE}),
+    UnitStatus.RESERVED: frozenset({UnitStatus.AVAILABLE, UnitStatus.IN_DEAL, UnitStatus.SOLD}),
+    UnitStatus.IN_DEAL: frozenset({UnitStatus.AVAILABLE, UnitStatus.SOLD}),
+    UnitStatus.SOLD: frozenset({UnitStatus.AVAILABLE, UnitStatus.IN_DEAL}),
 }
-PRICE_LOCKED_STATUSES = frozenset({UnitStatus.RESERVED, UnitStatus.SOLD})
+PRICE_LOCKED_STATUSES = frozenset({UnitStatus.RESERVED, UnitStatus.IN_DEAL, UnitStatus.SOLD})
 # The moves an inventory keeper makes by hand; the rest belong to sales.
 MANUAL_STATUSES = frozenset({UnitStatus.NOT_FOR_SALE, UnitStatus.AVAILABLE})
 
@@ -221,9 +225,21 @@ class WindowView(models.TextChoices):
     CITY = "city", _("City panorama")
 
 
+def effective_status_q(status: str, now=None) -> Q:
+    """A filter for units whose *effective* status (``Unit.effective_status``) is ``status``."""
+    now = now or timezone.now()
+    run_out = Q(status=UnitStatus.RESERVED, hold_until__lte=now)
+    if status == UnitStatus.AVAILABLE:
+        return Q(status=UnitStatus.AVAILABLE) | run_out
+    if status == UnitStatus.RESERVED:
+        return Q(status=UnitStatus.RESERVED) & ~Q(hold_until__lte=now)
+    return Q(status=status)
+
+
 class UnitQuerySet(models.QuerySet):
-    def on_sale(self):
-        return self.filter(status=UnitStatus.AVAILABLE)
+    def on_sale(self, now=None):
+        """Units a client can take now: available, or reserved with the hold run out."""
+        return self.filter(effective_status_q(UnitStatus.AVAILABLE, now))
 
     def with_place(self):
         """Everything a table row or card shows about where the unit is, in one query."""
@@ -293,6 +309,18 @@ class Unit(models.Model):
         _("status"), max_length=16, choices=UnitStatus, default=UnitStatus.NOT_FOR_SALE
     )
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Set by the sales services (through inventory's own service) in the same transaction as
+    # the hold: a reserved unit whose hold_until has passed reads as available at once.
+    hold_until = models.DateTimeField(_("held until"), null=True, blank=True, editable=False)
+    # A price set while the unit is held; it applies when the hold ends without a deal.
+    pending_price = models.DecimalField(
+        _("price after the hold"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        editable=False,
+    )
     principal = models.ForeignKey(
         Principal,
         models.PROTECT,
@@ -362,6 +390,17 @@ class Unit(models.Model):
     @property
     def is_on_sale(self) -> bool:
         return self.status == UnitStatus.AVAILABLE
+
+    def effective_status(self, now=None) -> str:
+        """The status as users see it: a reserved unit whose hold has run out is available
+        at once, before the periodic job finalises the hold."""
+        if (
+            self.status == UnitStatus.RESERVED
+            and self.hold_until is not None
+            and self.hold_until <= (now or timezone.now())
+        ):
+            return UnitStatus.AVAILABLE
+        return self.status
 
     @property
     def is_price_locked(self) -> bool:

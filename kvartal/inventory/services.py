@@ -61,7 +61,16 @@ def _now(at: datetime | None) -> datetime:
 
 def _locked(unit: Unit) -> Unit:
     """The unit row, re-read under a row lock (PostgreSQL) / the write transaction (SQLite)."""
-    return Unit.objects.select_for_update().get(pk=unit.pk)
+    return unit_lock(unit_id=unit.pk)
+
+
+def unit_lock(*, unit_id: int) -> Unit:
+    """The unit row under a row lock: the one lock every sales operation takes first.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite: the connection runs IMMEDIATE transactions,
+    so the write lock is already held. Call inside ``transaction.atomic``.
+    """
+    return Unit.objects.select_for_update().get(pk=unit_id)
 
 
 def _lock_all(units: QuerySet) -> list[Unit]:
@@ -113,13 +122,30 @@ def unit_set_price(
 ) -> Unit:
     """Set a unit's current price and append a ``PriceChange`` row.
 
-    Raises ``PriceLocked`` when the unit is held or sold, ``ValidationError`` for a negative
+    On a reserved unit the hold keeps its price: the new one is kept as ``pending_price`` and
+    applies when the hold ends without a deal (``unit_set_sales_state``). Raises
+    ``PriceLocked`` when the unit is in a deal or sold, ``ValidationError`` for a negative
     price or a zero price on a unit that is on sale. A price equal to the current one is a no-op.
     """
     unit = _locked(unit)
     price = Decimal(price)
+    if unit.status == UnitStatus.RESERVED:
+        if price <= 0:
+            raise ValidationError({"price": _("A unit on sale must have a price above zero.")})
+        old = unit.pending_price
+        unit.pending_price = None if price == unit.price else price
+        if unit.pending_price != old:
+            unit.save(update_fields=["pending_price"])
+            UnitChange.objects.create(
+                unit=unit,
+                at=_now(at),
+                actor=by,
+                changes={"pending_price": [_display(old), _display(unit.pending_price)]},
+                reason=reason,
+            )
+        return unit
     if unit.is_price_locked:
-        raise PriceLocked(_("The unit is reserved or sold: its price is locked."))
+        raise PriceLocked(_("The unit is in a deal or sold: its price is locked."))
     if price < 0 or (price == 0 and unit.status == UnitStatus.AVAILABLE):
         raise ValidationError({"price": _("A unit on sale must have a price above zero.")})
     if price == unit.price:
@@ -315,6 +341,50 @@ def _messages(error: Exception) -> list[str]:
     if isinstance(error, ValidationError):
         return list(error.messages)
     return [str(error)]
+
+
+@transaction.atomic
+def unit_set_sales_state(
+    *,
+    unit: Unit,
+    status: str,
+    by,
+    hold_until: datetime | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> Unit:
+    """The sales services' one door into a unit: its status and, while reserved, the end of
+    the hold. Called by them inside their own transaction, after ``unit_lock``.
+
+    Moving to another status goes along ``STATUS_TRANSITIONS`` with a history row (as
+    ``unit_set_status``); staying reserved only moves ``hold_until`` (a hold extended or
+    passed to the next in the queue). Leaving "reserved" for "available" applies a price set
+    during the hold (``pending_price``) with its own ``PriceChange`` row.
+    """
+    unit = _locked(unit)
+    when = _now(at)
+    if status != unit.status:
+        unit = unit_set_status(unit=unit, status=status, by=by, reason=reason, at=when)
+    unit.hold_until = hold_until if status == UnitStatus.RESERVED else None
+    fields = ["hold_until"]
+    pending = unit.pending_price
+    if status != UnitStatus.RESERVED and pending is not None:
+        unit.pending_price = None
+        fields.append("pending_price")
+    unit.save(update_fields=fields)
+    if status == UnitStatus.AVAILABLE and pending is not None and pending != unit.price:
+        PriceChange.objects.create(
+            unit=unit,
+            at=when,
+            actor=by,
+            old_price=unit.price,
+            new_price=pending,
+            reason=_("Price set during the hold"),
+        )
+        unit.price = pending
+        unit.save(update_fields=["price"])
+        unit.refresh_from_db(fields=["price_per_m2"])
+    return unit
 
 
 def manual_statuses_for(unit: Unit) -> list[str]:

@@ -1,17 +1,22 @@
 """Every URL × every role: who may open what. A new URL must be added to the table below."""
 
+import importlib
+
 import pytest
 from django.urls import get_resolver, reverse
 
 from kvartal.accounts.models import Role
 from kvartal.core.testing import make_building, make_section
 
-READ = "read"  # every signed-in role
-EDIT = "edit"  # inventory keeper and administrator
 ROLES = [r.value for r in Role]
-EDITORS = {Role.ADMIN, Role.INVENTORY_KEEPER}
+EVERYONE = frozenset(ROLES)
+EDITORS = frozenset({Role.ADMIN, Role.INVENTORY_KEEPER})
+# Readers of the inventory: everyone signed in.
+READ, EDIT = EVERYONE, EDITORS
 
-# url name → (who may open it, kwargs key in the fixture below)
+# url name → (roles that may open it, key of the kwargs in ``objects`` or None).
+# Each app adds its own table in ``kvartal/<app>/tests/access.py`` (``PAGES`` and
+# ``build_objects(persona)``); this module collects them.
 PAGES = {
     "inventory:home": (READ, None),
     "inventory:project-create": (EDIT, None),
@@ -34,26 +39,42 @@ PAGES = {
     "inventory:unit-status": (EDIT, "unit"),
     "inventory:price-bulk": (EDIT, None),
 }
+INVENTORY_EDIT_PAGES = sorted(n for n, (who, _) in PAGES.items() if who == EDIT)
+APP_TABLES = []
+for _app in ("clients", "sales"):
+    try:
+        _module = importlib.import_module(f"kvartal.{_app}.tests.access")
+    except ModuleNotFoundError:
+        continue
+    PAGES.update(_module.PAGES)
+    APP_TABLES.append(_module)
+NAMESPACES = {name.split(":")[0] for name in PAGES}
 
 
 @pytest.fixture
-def objects(db):
+def objects(db, request):
     building = make_building()
     section = make_section(building, floors=2, per_floor=2)
     unit = section.units.first()
-    return {
+    found = {
         "project": {"pk": building.project_id},
         "project_pk": {"project_pk": building.project_id},
         "building": {"pk": building.pk},
         "floor": {"pk": unit.floor_id},
         "unit": {"pk": unit.pk},
     }
+    persona = request.getfixturevalue("persona") if "persona" in request.fixturenames else None
+    for module in APP_TABLES:
+        found.update(module.build_objects(persona=persona, unit=section.units.last()))
+    return found
 
 
 def test_every_app_url_is_in_the_table():
     resolver = get_resolver()
-    inventory = resolver.namespace_dict["inventory"][1]
-    names = {f"inventory:{p.name}" for p in inventory.url_patterns}
+    names = set()
+    for namespace in NAMESPACES:
+        patterns = resolver.namespace_dict[namespace][1].url_patterns
+        names |= {f"{namespace}:{p.name}" for p in patterns}
     assert names == set(PAGES)
 
 
@@ -66,9 +87,10 @@ def test_who_may_open_what(client, objects, persona, name):
         client.force_login(persona)
     response = client.get(url)
     if persona is None:
-        assert response.status_code == 302
-        assert response.url.startswith(reverse("accounts:login"))
-    elif who == READ or persona.role in EDITORS:
+        assert response.status_code in (302, 401), response.status_code
+        if response.status_code == 302:
+            assert response.url.startswith(reverse("accounts:login"))
+    elif persona.role in who:
         assert response.status_code == 200, response.content[:500]
     else:
         assert response.status_code == 403
@@ -97,7 +119,7 @@ def test_a_blocked_user_cannot_sign_in(client, manager):
 
 
 @pytest.mark.parametrize("role", [Role.DIRECTOR, Role.SALES_HEAD, Role.SALES_MANAGER])
-@pytest.mark.parametrize("name", sorted(n for n, (who, _) in PAGES.items() if who == EDIT))
+@pytest.mark.parametrize("name", INVENTORY_EDIT_PAGES)
 def test_a_reader_posting_to_an_editing_page_is_refused_and_nothing_changes(
     client, objects, role, name
 ):

@@ -1,0 +1,153 @@
+"""The deal flows shipped with Kvartal and the default hold terms.
+
+Stage names are stored as data (a company renames them); the shipped English names are
+marked for translation and shown through ``gettext`` (``Stage.label``), so the Russian flow
+reads in Russian. Used by the data migration and by ``sales_presets`` for a fresh install.
+"""
+
+from django.utils.translation import gettext_noop as N_
+
+# code, name, unit status, outcome, requires, initial, termination, needs approval, colour
+RU_STAGES = [
+    (
+        "preparation",
+        N_("Contract preparation"),
+        "in_deal",
+        "in_work",
+        "",
+        True,
+        False,
+        False,
+        "amber",
+    ),
+    ("signed", N_("Contract signed"), "in_deal", "in_work", "", False, False, False, "violet"),
+    ("registered", N_("Registered"), "sold", "bought", "registration", False, False, False, "red"),
+    ("paid", N_("Paid in full"), "sold", "bought", "paid", False, False, False, "red"),
+    ("handed_over", N_("Handed over"), "sold", "bought", "act", False, False, False, "grey"),
+    ("terminated", N_("Terminated"), "in_deal", "refused", "reason", False, True, True, "grey"),
+]
+RU_FLOW = [
+    ("preparation", "signed"),
+    ("signed", "registered"),
+    ("registered", "paid"),
+    ("paid", "handed_over"),
+    ("preparation", "terminated"),
+    ("signed", "terminated"),
+    ("registered", "terminated"),
+    ("paid", "terminated"),
+]
+
+CN_STAGES = [
+    ("pledge", "认筹 · " + N_("Pledge"), "in_deal", "in_work", "", True, False, False, "amber"),
+    (
+        "subscription",
+        "认购 · " + N_("Subscription"),
+        "in_deal",
+        "in_work",
+        "",
+        False,
+        False,
+        False,
+        "violet",
+    ),
+    (
+        "contract",
+        "签约 · " + N_("Contract"),
+        "sold",
+        "bought",
+        "registration",
+        False,
+        False,
+        False,
+        "red",
+    ),
+    (
+        "collected",
+        "回款 · " + N_("Collected"),
+        "sold",
+        "bought",
+        "paid",
+        False,
+        False,
+        False,
+        "grey",
+    ),
+    (
+        "refund",
+        "退房 · " + N_("Withdrawn"),
+        "in_deal",
+        "refused",
+        "reason",
+        False,
+        True,
+        True,
+        "grey",
+    ),
+]
+CN_FLOW = [
+    ("pledge", "subscription"),
+    ("subscription", "contract"),
+    ("contract", "collected"),
+    ("pledge", "refund"),
+    ("subscription", "refund"),
+    ("contract", "refund"),
+]
+
+SCHEMES = [
+    ("ru", N_("Russia: ДДУ / ДКП"), True, RU_STAGES, RU_FLOW),
+    ("cn", N_("China: 认筹 → 认购 → 签约 → 回款"), False, CN_STAGES, CN_FLOW),
+]
+HOLD_DAYS = [1, 3, 7, 14]
+
+
+def install(apps=None) -> None:
+    """Create the shipped flows and hold terms where they are missing (idempotent)."""
+    if apps is None:
+        from django.apps import apps as registry
+
+        apps = registry
+    StageScheme = apps.get_model("sales", "StageScheme")
+    Stage = apps.get_model("sales", "Stage")
+    StageTransition = apps.get_model("sales", "StageTransition")
+    HoldTerm = apps.get_model("sales", "HoldTerm")
+    for code, name, default, stages, flow in SCHEMES:
+        scheme, created = StageScheme.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "is_default": default and not StageScheme.objects.filter(is_default=True).exists(),
+            },
+        )
+        if not created:
+            continue
+        by_code = {}
+        for order, (
+            s_code,
+            s_name,
+            status,
+            outcome,
+            requires,
+            initial,
+            term,
+            approval,
+            colour,
+        ) in enumerate(stages):
+            by_code[s_code] = Stage.objects.create(
+                scheme=scheme,
+                code=s_code,
+                name=s_name,
+                order=order,
+                unit_status=status,
+                outcome=outcome,
+                requires=requires,
+                is_initial=initial,
+                is_termination=term,
+                needs_approval=approval,
+                colour=colour,
+            )
+        for source, target in flow:
+            StageTransition.objects.create(
+                scheme=scheme, source=by_code[source], target=by_code[target]
+            )
+    for days in HOLD_DAYS:
+        HoldTerm.objects.get_or_create(days=days)
