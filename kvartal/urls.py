@@ -11,6 +11,8 @@ register_converter(IdConverter, "id")
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inventory:home", permanent=False)),
     path("app/", include("kvartal.inventory.urls")),
+    path("app/", include("kvartal.clients.urls")),
+    path("app/", include("kvartal.sales.urls")),
     path("accounts/", include("kvartal.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

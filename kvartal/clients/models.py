@@ -15,6 +15,16 @@ class ClientKind(models.TextChoices):
     COMPANY = "company", _("Company")
 
 
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Row scoping: a manager's own clients, a sales head's team's, everyone's for those
+        with ``rows.all``."""
+        from kvartal.accounts.permissions import visible_managers
+
+        managers = visible_managers(user)
+        return self if managers is None else self.filter(manager_id__in=managers)
+
+
 class Client(models.Model):
     """A buyer or prospect: a person, or a company with its contact people."""
 
@@ -44,6 +54,8 @@ class Client(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
+
+    objects = ClientQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("client")

@@ -1,0 +1,1 @@
+"""Writers of sales, one module per area (holds, deals, payments, promotions)."""
