@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path  # noqa: F401
 
 from .views import deals, holds, payments, promotions, search  # noqa: F401
 
