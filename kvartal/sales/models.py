@@ -417,6 +417,22 @@ class Promotion(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def is_running(self, on) -> bool:
+        return self.is_active and self.starts_on <= on <= self.ends_on
+
+    def discount_for(self, *, price: Decimal, area: Decimal) -> Decimal:
+        """The discount this promotion gives on ``price`` (never taking it below
+        ``min_price`` nor below zero), rounded to the rouble."""
+        if self.discount_kind == self.DiscountKind.PERCENT:
+            discount = price * self.value / 100
+        elif self.discount_kind == self.DiscountKind.AMOUNT:
+            discount = self.value
+        else:  # a new price per m²
+            discount = price - self.value * area
+        floor = self.min_price or Decimal(0)
+        discount = min(max(discount, Decimal(0)), max(price - floor, Decimal(0)))
+        return discount.quantize(Decimal(1))
+
 
 class Deal(models.Model):
     """A sale of one unit to one or more buyers, moving along its flow's stages.
