@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from kvartal.accounts.models import Role, User
-from kvartal.inventory import demo
+from kvartal.demo import dataset as demo
 from kvartal.inventory.models import Building, BuildingKind, Project, Unit, UnitStatus
 
 SEARCH = {"rooms": "2", "price_max": "9000000", "status": "available", "sort": "price"}

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from kvartal.accounts.models import Role, User
 from kvartal.core.models import CompanyProfile
-from kvartal.inventory import demo
+from kvartal.demo import dataset as demo
 from kvartal.inventory.models import (
     Building,
     BuildingKind,

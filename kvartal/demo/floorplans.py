@@ -6,8 +6,8 @@ from datetime import datetime
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from ..models import Section, UnitKind
-from ..services import floor_save, unit_update
+from kvartal.inventory.models import Section, UnitKind
+from kvartal.inventory.services import floor_save, unit_update
 
 WIDTH, HEIGHT = 1000, 420
 MARGIN, CORRIDOR = 20, 60

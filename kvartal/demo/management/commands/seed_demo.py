@@ -1,8 +1,8 @@
-"""``manage.py seed_demo --size S``: the demo data set (see ``kvartal.inventory.demo``)."""
+"""``manage.py seed_demo --size S``: the demo data set (see ``kvartal.demo``)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kvartal.inventory import demo
+from kvartal.demo import dataset as demo
 from kvartal.inventory.models import Project
 
 
