@@ -1,1 +1,1 @@
-"""Demo and benchmark data sets (``dataset.generate``) and the commands that load and measure them."""
+"""Demo and benchmark data sets (``dataset.generate``) and the commands using them."""

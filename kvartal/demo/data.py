@@ -9,9 +9,12 @@ from decimal import Decimal
 from kvartal.accounts.models import Role
 from kvartal.inventory.models import UnitKind
 
-END = datetime(2026, 11, 1, tzinfo=UTC)  # the data set's "today": history ends here
-MONTHS = 18
-START = datetime(2025, 5, 1, tzinfo=UTC)  # END minus MONTHS
+# The data set's "today": history ends at the start of the day it is loaded, so that the
+# holds still open at the end are open now. Same seed, same day → the same data.
+END = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), tzinfo=UTC)
+MONTHS = 18  # the current month is the last, partial one
+_first = END.year * 12 + END.month - 1 - (MONTHS - 1)
+START = datetime(_first // 12, _first % 12 + 1, 1, tzinfo=UTC)  # month start, MONTHS back
 CHUNK = 1000  # ids per status call
 
 COMPANY = "ГК «Уральский квартал»"
