@@ -4,10 +4,20 @@ The clients issue extends this module (contacts, consent, leads, visits, tasks, 
 sales app refers to ``Client`` and ``Agency`` only.
 """
 
+import secrets
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from .crypto import EncryptedTextField, mask
+
+USER = settings.AUTH_USER_MODEL
+MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class ClientKind(models.TextChoices):
@@ -15,14 +25,32 @@ class ClientKind(models.TextChoices):
     COMPANY = "company", _("Company")
 
 
+def _scope(queryset, user, field: str = "manager"):
+    """Rows of the managers ``user`` may see; a sales head also sees unassigned rows."""
+    from kvartal.accounts.models import Role
+    from kvartal.accounts.permissions import visible_managers
+
+    managers = visible_managers(user)
+    if managers is None:
+        return queryset
+    q = Q(**{f"{field}_id__in": managers})
+    if user.role == Role.SALES_HEAD:
+        q |= Q(**{f"{field}__isnull": True})
+    return queryset.filter(q)
+
+
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Row scoping: a manager's own clients, a sales head's team's, everyone's for those
-        with ``rows.all``."""
+        with ``rows.all``. Clients merged into another are hidden."""
         from kvartal.accounts.permissions import visible_managers
 
         managers = visible_managers(user)
-        return self if managers is None else self.filter(manager_id__in=managers)
+        live = self.filter(merged_into__isnull=True)
+        return live if managers is None else live.filter(manager_id__in=managers)
+
+    def live(self):
+        return self.filter(merged_into__isnull=True)
 
 
 class Client(models.Model):
@@ -54,6 +82,31 @@ class Client(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
+    # Normalised copies for finding duplicates (written by the services only).
+    phone_normalized = models.CharField(max_length=16, blank=True, editable=False)
+    email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+    telegram = models.CharField(_("Telegram"), max_length=64, blank=True)
+    whatsapp = models.CharField(_("WhatsApp"), max_length=32, blank=True)
+    other_messenger = models.CharField(_("other messenger"), max_length=100, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    # Passport data: encrypted at rest, masked on screen for those without clients.personal.
+    passport_number = EncryptedTextField(_("passport series and number"), blank=True)
+    passport_issued_by = EncryptedTextField(_("passport issued by"), blank=True)
+    passport_issued_on = EncryptedTextField(_("passport issued on"), blank=True)
+    passport_code = EncryptedTextField(_("department code"), blank=True)
+    registration_address = EncryptedTextField(_("registration address"), blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        verbose_name=_("merged into"),
+        editable=False,
+    )
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     objects = ClientQuerySet.as_manager()
 
@@ -61,7 +114,12 @@ class Client(models.Model):
         verbose_name = _("client")
         verbose_name_plural = _("clients")
         ordering = ["last_name", "first_name", "company_name", "pk"]
-        indexes = [models.Index(fields=["last_name"], name="client_last_name")]
+        indexes = [
+            models.Index(fields=["last_name"], name="client_last_name"),
+            models.Index(fields=["phone_normalized"], name="client_phone_norm"),
+            models.Index(fields=["email_normalized"], name="client_email_norm"),
+            models.Index(fields=["manager"], name="client_manager"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -72,6 +130,18 @@ class Client(models.Model):
             return self.company_name or _("Company #%(pk)s") % {"pk": self.pk}
         parts = [self.last_name, self.first_name, self.middle_name]
         return " ".join(p for p in parts if p) or _("Client #%(pk)s") % {"pk": self.pk}
+
+    @property
+    def is_company(self) -> bool:
+        return self.kind == ClientKind.COMPANY
+
+    @property
+    def passport_masked(self) -> str:
+        return mask(self.passport_number)
+
+    @property
+    def has_passport(self) -> bool:
+        return bool(self.passport_number or self.passport_issued_by or self.passport_code)
 
 
 class Agency(models.Model):
@@ -92,3 +162,536 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- contacts, company people -----------------------------------------------------------
+
+
+class ContactKind(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+
+
+class ClientContact(models.Model):
+    """A further phone or e-mail of a client (the main ones are on the client)."""
+
+    client = models.ForeignKey(
+        Client, models.CASCADE, related_name="contacts", verbose_name=_("client")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=ContactKind)
+    value = models.CharField(_("value"), max_length=254)
+    normalized = models.CharField(max_length=254, editable=False)
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["kind", "pk"]
+        indexes = [models.Index(fields=["kind", "normalized"], name="contact_kind_norm")]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ContactPerson(models.Model):
+    """A person who speaks for a company client."""
+
+    company = models.ForeignKey(
+        Client, models.CASCADE, related_name="people", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    position = models.CharField(_("position"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact people")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- consent, history, merges -----------------------------------------------------------
+
+
+class ConsentChannel(models.TextChoices):
+    PAPER = "paper", _("Signed on paper")
+    SITE = "site", _("Form on the website")
+    EMAIL = "email", _("By e-mail")
+    APP = "app", _("In the sales office (electronic signature)")
+
+
+class Consent(models.Model):
+    """Consent to personal-data processing (a separate document under 152-ФЗ): when, which
+    version of the text, how it was given; withdrawal is recorded, never deleted."""
+
+    client = models.ForeignKey(
+        Client, models.CASCADE, related_name="consents", verbose_name=_("client")
+    )
+    given_at = models.DateTimeField(_("given"), default=timezone.now)
+    text_version = models.CharField(_("version of the text"), max_length=32)
+    channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel)
+    marketing = models.BooleanField(_("also agrees to advertising"), default=False)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        USER,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-given_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.text_version} {self.given_at:%Y-%m-%d}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class ClientEventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Changed")
+    REASSIGNED = "reassigned", _("Handed to another manager")
+    MERGED = "merged", _("Merged with a duplicate")
+    CONSENT = "consent", _("Consent recorded")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+    EXPORTED = "exported", _("Personal data exported")
+    ERASED = "erased", _("Personal data erased")
+
+
+class ClientEvent(models.Model):
+    """Append-only history of a client (and the audit log of exports and erasures).
+
+    ``data`` never holds personal data: field names, ids and counts only.
+    """
+
+    client = models.ForeignKey(
+        Client, models.CASCADE, related_name="events", verbose_name=_("client")
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    kind = models.CharField(_("event"), max_length=20, choices=ClientEventKind)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("client event")
+        verbose_name_plural = _("client events")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClientMerge(models.Model):
+    """A record of a merge: ``source`` (now empty, pointing to ``target``) went into
+    ``target``; ``moved`` counts what was moved."""
+
+    source = models.ForeignKey(
+        Client, models.PROTECT, related_name="merges_out", verbose_name=_("duplicate")
+    )
+    target = models.ForeignKey(
+        Client, models.PROTECT, related_name="merges_in", verbose_name=_("kept client")
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    by = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    moved = models.JSONField(_("moved"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.source_id} → #{self.target_id}"
+
+
+# --- leads ------------------------------------------------------------------------------
+
+
+class Channel(models.Model):
+    """Where a lead came from (site, call, walk-in, agency, Yandex, Avito …): a dictionary."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        # Shipped names are marked for translation in the data migration.
+        return gettext(self.name)
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class LeadSource(models.Model):
+    """A website (or other sender) allowed to post leads to the API with its own key."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    channel = models.ForeignKey(
+        Channel, models.PROTECT, related_name="+", verbose_name=_("channel")
+    )
+    key = models.CharField(_("API key"), max_length=64, unique=True, default=new_api_key)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("lead source")
+        verbose_name_plural = _("lead sources")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    IN_WORK = "in_work", _("In work")
+    QUALIFIED = "qualified", _("Qualified")
+    CONVERTED = "converted", _("Converted")
+    LOST = "lost", _("Lost")
+
+
+LEAD_STATUS_COLOURS = {
+    LeadStatus.NEW: "available",
+    LeadStatus.IN_WORK: "reserved",
+    LeadStatus.QUALIFIED: "in_deal",
+    LeadStatus.CONVERTED: "sold",
+    LeadStatus.LOST: "not_for_sale",
+}
+# Allowed moves; converting has its own service (it creates or links a client).
+LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
+    LeadStatus.NEW: frozenset({LeadStatus.IN_WORK, LeadStatus.QUALIFIED, LeadStatus.LOST}),
+    LeadStatus.IN_WORK: frozenset({LeadStatus.QUALIFIED, LeadStatus.LOST}),
+    LeadStatus.QUALIFIED: frozenset({LeadStatus.IN_WORK, LeadStatus.LOST}),
+    LeadStatus.LOST: frozenset({LeadStatus.IN_WORK}),
+    LeadStatus.CONVERTED: frozenset(),
+}
+CONVERTIBLE = frozenset({LeadStatus.NEW, LeadStatus.IN_WORK, LeadStatus.QUALIFIED})
+
+
+class LeadQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return _scope(self, user)
+
+
+class Lead(models.Model):
+    """A request from a prospective buyer, before (or attached to) a client."""
+
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    phone_normalized = models.CharField(max_length=16, blank=True, editable=False)
+    email = models.EmailField(_("e-mail"), blank=True)
+    email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+    message = models.TextField(_("message"), blank=True)
+    unit = models.ForeignKey(
+        "inventory.Unit",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unit of interest"),
+    )
+    channel = models.ForeignKey(
+        Channel, models.PROTECT, related_name="leads", verbose_name=_("channel")
+    )
+    source = models.ForeignKey(
+        LeadSource,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("site"),
+    )
+    utm_source = models.CharField("utm_source", max_length=100, blank=True)
+    utm_medium = models.CharField("utm_medium", max_length=100, blank=True)
+    utm_campaign = models.CharField("utm_campaign", max_length=100, blank=True)
+    utm_content = models.CharField("utm_content", max_length=100, blank=True)
+    utm_term = models.CharField("utm_term", max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=LeadStatus, default=LeadStatus.NEW
+    )
+    lost_reason = models.CharField(_("reason of loss"), max_length=300, blank=True)
+    manager = models.ForeignKey(
+        USER,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("manager"),
+    )
+    client = models.ForeignKey(
+        Client,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("client"),
+    )
+    is_repeat = models.BooleanField(_("repeat request of a known client"), default=False)
+    created_by = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["manager", "status"], name="lead_manager_status"),
+            models.Index(fields=["phone_normalized"], name="lead_phone_norm"),
+            models.Index(fields=["email_normalized"], name="lead_email_norm"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="lost") | ~Q(lost_reason=""), name="lost_lead_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone or self.email or _("Lead #%(pk)s") % {"pk": self.pk}
+
+    @property
+    def status_colour(self) -> str:
+        return LEAD_STATUS_COLOURS[self.status]
+
+
+class LeadEventKind(models.TextChoices):
+    CREATED = "created", _("Received")
+    ASSIGNED = "assigned", _("Assigned")
+    STATUS = "status", _("Status changed")
+    CONVERTED = "converted", _("Converted")
+    ATTACHED = "attached", _("Attached to a known client")
+
+
+class LeadEvent(models.Model):
+    """Append-only history of a lead."""
+
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="events", verbose_name=_("lead"))
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    kind = models.CharField(_("event"), max_length=16, choices=LeadEventKind)
+    old = models.CharField(_("was"), max_length=100, blank=True)
+    new = models.CharField(_("became"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("lead event")
+        verbose_name_plural = _("lead events")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class RoundRobin(models.Model):
+    """The round-robin pointer: the manager who got the last lead. One row, locked while a
+    lead is assigned so that two leads arriving together go to two managers."""
+
+    last = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("last")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("round-robin pointer")
+        verbose_name_plural = _("round-robin pointer")
+
+    def __str__(self) -> str:
+        return str(self.last or "—")
+
+
+# --- visits, interactions, tasks --------------------------------------------------------
+
+
+class Visit(models.Model):
+    """A visit to the sales office, registered at the reception desk."""
+
+    client = models.ForeignKey(
+        Client, models.CASCADE, related_name="visits", verbose_name=_("client")
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    received_by = models.ForeignKey(
+        USER, models.SET_NULL, null=True, related_name="+", verbose_name=_("received by")
+    )
+    asked_about = models.TextField(_("asked about"), blank=True)
+    units_shown = models.ManyToManyField(
+        "inventory.Unit", blank=True, related_name="+", verbose_name=_("units shown")
+    )
+    created_by = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.at:%Y-%m-%d %H:%M}"
+
+
+class InteractionKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    MESSAGE = "message", _("Message")
+    NOTE = "note", _("Note")
+
+
+class Interaction(models.Model):
+    """A call, meeting, message or note on the client's timeline."""
+
+    client = models.ForeignKey(
+        Client, models.CASCADE, related_name="interactions", verbose_name=_("client")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=InteractionKind)
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    text = models.TextField(_("text"))
+    by = models.ForeignKey(
+        USER, models.SET_NULL, null=True, related_name="+", verbose_name=_("who")
+    )
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return _scope(self, user, "assignee")
+
+    def open(self):
+        return self.filter(done_at__isnull=True)
+
+
+class Task(models.Model):
+    """A follow-up: what to do, for which client, by when, by whom."""
+
+    title = models.CharField(_("what to do"), max_length=200)
+    client = models.ForeignKey(
+        Client,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("client"),
+    )
+    lead = models.ForeignKey(
+        Lead, models.CASCADE, null=True, blank=True, related_name="tasks", verbose_name=_("lead")
+    )
+    due_at = models.DateTimeField(_("due"))
+    assignee = models.ForeignKey(
+        USER, models.CASCADE, related_name="tasks", verbose_name=_("assignee")
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True, editable=False)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["assignee", "done_at", "due_at"], name="task_assignee_due")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_overdue(self, now=None) -> bool:
+        return self.done_at is None and self.due_at < (now or timezone.now())
+
+
+# --- needs ------------------------------------------------------------------------------
+
+
+class Purpose(models.TextChoices):
+    FAMILY = "family", _("For the family")
+    INVESTMENT = "investment", _("Investment")
+    RELOCATION = "relocation", _("Relocation")
+    UPGRADE = "upgrade", _("Better housing")
+
+
+class NeedPayment(models.TextChoices):
+    FULL = "full", _("Full payment")
+    MORTGAGE = "mortgage", _("Mortgage")
+    SUBSIDISED = "subsidised", _("Subsidised mortgage programme")
+    INSTALMENTS = "instalments", _("Instalments")
+    TRADE_IN = "trade_in", _("Trade-in")
+
+
+class Need(models.Model):
+    """What the client is looking for. The client card lists the units that match now."""
+
+    client = models.OneToOneField(
+        Client, models.CASCADE, related_name="need", verbose_name=_("client")
+    )
+    rooms = models.JSONField(
+        _("rooms"), default=list, blank=True, help_text=_("Room counts, 0 = studio; empty = any.")
+    )
+    budget_min = models.DecimalField(_("budget from, ₽"), **MONEY, null=True, blank=True)
+    budget_max = models.DecimalField(_("budget up to, ₽"), **MONEY, null=True, blank=True)
+    area_min = models.DecimalField(
+        _("area from, m²"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    area_max = models.DecimalField(
+        _("area up to, m²"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    projects = models.ManyToManyField(
+        "inventory.Project", blank=True, related_name="+", verbose_name=_("projects of interest")
+    )
+    payment_method = models.CharField(
+        _("payment method"), max_length=16, choices=NeedPayment, blank=True
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose, blank=True)
+    deadline = models.DateField(_("wants to buy by"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
+
+    def __str__(self) -> str:
+        return str(self.client)

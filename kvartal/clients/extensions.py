@@ -1,0 +1,17 @@
+"""Hooks through which higher apps (sales) take part in the clients' operations.
+
+Clients never imports a higher app. Sales registers functions here from its
+``AppConfig.ready()``; the clients services call every registered function inside their own
+transaction, so a refusal (a ``DomainError``) from any of them undoes the whole operation.
+"""
+
+from collections.abc import Callable
+
+# (source, target) → {what: how many moved}. Move the rows that point at ``source`` to
+# ``target``; raise DomainError when they cannot be moved (e.g. both are buyers on one deal).
+MergeHandler = Callable[[object, object], dict[str, int]]
+# client → {section name: JSON-ready rows} added to the personal-data export.
+ExportProvider = Callable[[object], dict]
+
+merge_handlers: list[MergeHandler] = []
+export_providers: list[ExportProvider] = []

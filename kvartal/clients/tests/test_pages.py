@@ -1,0 +1,282 @@
+"""The clients pages: who sees which rows, and the flows behind the forms."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from kvartal.accounts.models import Role, Team
+from kvartal.clients import services
+from kvartal.clients.models import Channel, Client, Lead, LeadStatus, Task, Visit
+from kvartal.core.testing import make_section, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_manager():
+    return make_user(Role.SALES_MANAGER, username="other")
+
+
+@pytest.fixture
+def theirs(other_manager):
+    return services.client_create(
+        by=other_manager, last_name="Чужой", first_name="Клиент", phone="+79990000000"
+    )
+
+
+def snapshot(client):
+    c = Client.objects.get(pk=client.pk)
+    return (
+        c.last_name,
+        c.phone,
+        c.manager_id,
+        c.merged_into_id,
+        c.erased_at,
+        c.consents.count(),
+        c.interactions.count(),
+        c.tasks.count(),
+        c.contacts.count(),
+    )
+
+
+CLIENT_PAGES = [
+    ("clients:client-update", {"first_name": "Взлом", "last_name": "X", "phone": "+79990000001"}),
+    ("clients:contact-add", {"kind": "phone", "value": "+79990000002"}),
+    (
+        "clients:consent-create",
+        {"given_at": "2026-01-01T10:00", "text_version": "1", "channel": "paper"},
+    ),
+    ("clients:client-reassign", {"manager": "__me__"}),
+    ("clients:client-merge", {"duplicate": "__mine__", "confirm": "on"}),
+    ("clients:need-update", {"rooms": ["1"]}),
+    ("clients:interaction-create", {"kind": "call", "at": "2026-01-01T10:00", "text": "x"}),
+    ("sales:client-detail", None),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), CLIENT_PAGES)
+def test_a_manager_gets_404_on_another_managers_client_and_nothing_changes(
+    client, manager, theirs, name, data
+):
+    mine = services.client_create(by=manager, first_name="Мой")
+    client.force_login(manager)
+    url = reverse(name, args=[theirs.pk])
+    before = snapshot(theirs)
+    assert client.get(url).status_code == 404
+    if data is not None:
+        data = {
+            k: (manager.pk if v == "__me__" else mine.pk if v == "__mine__" else v)
+            for k, v in data.items()
+        }
+        assert client.post(url, data).status_code == 404
+    assert snapshot(theirs) == before
+
+
+def test_a_manager_cannot_merge_another_managers_client_into_theirs(client, manager, theirs):
+    mine = services.client_create(by=manager, first_name="Мой")
+    client.force_login(manager)
+    response = client.post(
+        reverse("clients:client-merge", args=[mine.pk]), {"duplicate": theirs.pk, "confirm": "on"}
+    )
+    assert response.status_code == 400  # not a choice: the other client is not visible
+    assert Client.objects.get(pk=theirs.pk).merged_into is None
+
+
+def test_export_and_erase_of_another_managers_client_are_404(client, theirs):
+    head = make_user(Role.SALES_HEAD)
+    client.force_login(head)
+    assert client.get(reverse("clients:client-export", args=[theirs.pk])).status_code == 404
+
+
+def test_a_manager_gets_404_on_another_managers_lead_and_task(client, manager, other_manager):
+    lead = services.lead_create(
+        by=other_manager,
+        channel=Channel.objects.get(code="call"),
+        phone="+79990000003",
+        manager=other_manager,
+    )
+    task = services.task_create(
+        by=other_manager, title="их", due_at=timezone.now(), assignee=other_manager
+    )
+    client.force_login(manager)
+    for name in ("lead-detail", "lead-status", "lead-assign", "lead-convert"):
+        assert client.get(reverse(f"clients:{name}", args=[lead.pk])).status_code == 404
+    assert client.post(reverse("clients:lead-convert", args=[lead.pk])).status_code == 404
+    assert (
+        client.post(
+            reverse("clients:lead-status", args=[lead.pk]), {"status": "lost", "reason": "x"}
+        ).status_code
+        == 404
+    )
+    assert client.post(reverse("clients:task-done", args=[task.pk])).status_code == 404
+    lead.refresh_from_db()
+    task.refresh_from_db()
+    assert lead.status == LeadStatus.NEW and lead.client is None and task.done_at is None
+    assert lead.pk not in [
+        row.pk for row in client.get(reverse("clients:lead-list")).context["page"]
+    ]
+
+
+def test_a_sales_head_sees_the_teams_clients_and_the_director_all(client, manager, theirs):
+    head = make_user(Role.SALES_HEAD)
+    team = Team.objects.create(name="Север", head=head)
+    manager.team = team
+    manager.save()
+    mine = services.client_create(by=manager, first_name="Командный")
+    client.force_login(head)
+    assert client.get(reverse("sales:client-detail", args=[mine.pk])).status_code == 200
+    assert client.get(reverse("sales:client-detail", args=[theirs.pk])).status_code == 404
+    client.force_login(make_user(Role.DIRECTOR))
+    assert client.get(reverse("sales:client-detail", args=[theirs.pk])).status_code == 200
+
+
+def test_a_handed_client_is_seen_by_the_new_manager_with_its_history(
+    client, manager, theirs, other_manager
+):
+    head = make_user(Role.SALES_HEAD)
+    services.client_reassign(client=theirs, manager=manager, by=head)
+    client.force_login(manager)
+    response = client.get(reverse("sales:client-detail", args=[theirs.pk]))
+    assert response.status_code == 200
+    assert other_manager.short_name in response.content.decode()
+    client.force_login(other_manager)
+    assert client.get(reverse("sales:client-detail", args=[theirs.pk])).status_code == 404
+
+
+# --- flows --------------------------------------------------------------------------------
+
+
+def test_creating_a_client_with_an_existing_phone_suggests_the_existing_one(client, manager):
+    existing = services.client_create(
+        by=manager, last_name="Петрова", first_name="Анна", phone="+79123456789"
+    )
+    client.force_login(manager)
+    url = reverse("clients:client-create")
+    data = {
+        "kind": "person",
+        "last_name": "Петрова",
+        "first_name": "Аня",
+        "phone": "8 (912) 345-67-89",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 400
+    assert response.context["duplicate"] == existing
+    html = response.content.decode()
+    assert reverse("sales:client-detail", args=[existing.pk]) in html
+    assert "allow_duplicate" in html
+    assert Client.objects.count() == 1
+    response = client.post(url, {**data, "allow_duplicate": "on"})
+    assert response.status_code == 302
+    assert Client.objects.count() == 2
+
+
+def test_a_malformed_phone_on_the_form_is_refused_with_a_message(client, manager):
+    client.force_login(manager)
+    response = client.post(
+        reverse("clients:client-create"), {"kind": "person", "first_name": "Анна", "phone": "12-34"}
+    )
+    assert response.status_code == 400
+    assert "not a Russian phone number" in response.content.decode()
+    assert Client.objects.count() == 0
+
+
+def test_the_reception_desk_registers_a_visit_of_a_new_client(client, manager):
+    unit = make_section(floors=1, per_floor=2).units.order_by("position").first()
+    client.force_login(manager)
+    response = client.post(
+        reverse("clients:reception"),
+        {
+            "last_name": "Новиков",
+            "first_name": "Олег",
+            "phone": "+79001234567",
+            "at": "2026-03-10T11:00",
+            "received_by": manager.pk,
+            "asked_about": "паркинг",
+            "units": unit.number,
+            "building": unit.building_id,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    visit = Visit.objects.get()
+    assert visit.client.last_name == "Новиков" and visit.client.manager == manager
+    assert list(visit.units_shown.all()) == [unit]
+
+
+def test_a_task_made_on_the_page_is_on_my_tasks(client, manager):
+    target = services.client_create(by=manager, first_name="Анна")
+    client.force_login(manager)
+    due = timezone.localtime() + timedelta(hours=1)
+    response = client.post(
+        reverse("clients:task-create") + f"?client={target.pk}",
+        {
+            "title": "Отправить планировки",
+            "due_at": due.strftime("%Y-%m-%dT%H:%M"),
+            "assignee": manager.pk,
+            "client": target.pk,
+        },
+    )
+    assert response.status_code == 302
+    assert Task.objects.get().client == target
+    page = client.get(reverse("clients:my-tasks")).content.decode()
+    assert "Отправить планировки" in page
+
+
+def test_lead_pages_convert_and_lose_with_a_reason(client, manager):
+    lead = services.lead_create(
+        by=manager,
+        channel=Channel.objects.get(code="call"),
+        name="Анна",
+        phone="+79001112233",
+        manager=manager,
+    )
+    client.force_login(manager)
+    status_url = reverse("clients:lead-status", args=[lead.pk])
+    assert client.post(status_url, {"status": "lost", "reason": ""}).status_code == 400
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.NEW
+    assert client.post(reverse("clients:lead-convert", args=[lead.pk])).status_code == 302
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CONVERTED and lead.client.first_name == "Анна"
+    detail = client.get(reverse("clients:lead-detail", args=[lead.pk]))
+    assert detail.status_code == 200
+
+
+def test_the_csv_import_page_reports_and_saves_all_or_nothing(client, manager):
+    client.force_login(manager)
+    channel = Channel.objects.get(code="avito")
+    bad = SimpleUploadedFile("l.csv", "name,phone\nА,+79001112233\nБ,12\n".encode())
+    response = client.post(reverse("clients:lead-import"), {"file": bad, "channel": channel.pk})
+    assert response.status_code == 400 and "Line 3" in response.content.decode()
+    assert Lead.objects.count() == 0
+    good = SimpleUploadedFile("l.csv", "name,phone\nА,+79001112233\nБ,+79001112244\n".encode())
+    response = client.post(reverse("clients:lead-import"), {"file": good, "channel": channel.pk})
+    assert response.status_code == 200
+    assert Lead.objects.filter(channel=channel).count() == 2
+
+
+def test_export_page_gives_json_and_erase_page_erases(client, admin_user):
+    target = services.client_create(
+        by=admin_user, first_name="Анна", phone="+79001112233", passport_number="4510 123456"
+    )
+    client.force_login(admin_user)
+    response = client.get(reverse("clients:client-export", args=[target.pk]))
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["client"]["passport_number"] == "4510 123456"
+    url = reverse("clients:client-erase", args=[target.pk])
+    assert client.post(url, {}).status_code == 400  # not confirmed: nothing happens
+    assert Client.objects.get(pk=target.pk).erased_at is None
+    assert client.post(url, {"confirm": "on"}).status_code == 302
+    assert Client.objects.get(pk=target.pk).first_name == ""
+
+
+def test_passport_is_masked_for_a_director(client, manager):
+    target = services.client_create(by=manager, first_name="Анна", passport_number="4510 123456")
+    url = reverse("sales:client-detail", args=[target.pk])
+    client.force_login(make_user(Role.DIRECTOR))
+    assert "4510 123456" not in client.get(url).content.decode()
+    client.force_login(manager)
+    assert "4510 123456" in client.get(url).content.decode()
