@@ -276,6 +276,12 @@ class BoardFilterForm(forms.Form):
     # A number, not a choice: the sections are known only once the board is read, and an
     # unknown number simply shows no board.
     section = forms.IntegerField(label=_("Section"), required=False, widget=forms.Select)
+    # The board as it was at the end of a past day, from the history rows.
+    as_of = forms.DateField(
+        label=_("As of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
     def __init__(self, *args, parking: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -309,6 +315,12 @@ class BoardFilterForm(forms.Form):
             kind=data.get("kind") or "",
             section=data.get("section"),
         )
+
+    def as_of_date(self):
+        """The past day asked for (``?as_of=YYYY-MM-DD``), or ``None`` for now."""
+        if not self.is_bound or not self.is_valid() and "as_of" in self.errors:
+            return None
+        return self.cleaned_data.get("as_of")
 
     def set_sections(self, sections: list[tuple[int, str]]) -> None:
         everything = _("All queues") if self.parking else _("All sections")

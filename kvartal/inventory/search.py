@@ -15,11 +15,12 @@ from django.db.models.functions import Length
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import DjangoTemplates
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .models import Building, Project, Unit, UnitKind, UnitStatus
+from .models import Building, Project, Unit, UnitKind, UnitStatus, effective_status_q
 
 # Rooms filter values: 0 is a studio, "4+" is four rooms and more.
 FOUR_PLUS = "4+"
@@ -320,7 +321,12 @@ def filter_units(cleaned: dict, queryset=None):
             wanted |= Q(rooms__gte=4)
         units = units.filter(wanted)
     if statuses := cleaned.get("status"):
-        units = units.filter(status__in=statuses)
+        # Effective statuses: a unit whose hold ran out is found as available at once.
+        now = timezone.now()
+        wanted = Q()
+        for status in statuses:
+            wanted |= effective_status_q(status, now)
+        units = units.filter(wanted)
     bounds = {
         "area_min": "total_area__gte",
         "area_max": "total_area__lte",
@@ -388,6 +394,7 @@ ROW_FIELDS = (
     "price",
     "price_per_m2",
     "status",
+    "hold_until",  # with status: the effective status (``Unit.effective_status``)
     "building__name",
     "building__completion_date",
     "building__project__name",

@@ -7,20 +7,21 @@ and counting in Python, so that the template only prints prepared values.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import BooleanField
+from django.db.models import BooleanField, OuterRef, Subquery
 from django.urls import reverse
-from django.utils import numberformat
+from django.utils import numberformat, timezone
 from django.utils.formats import get_format
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from kvartal.core.templatetags.kvartal import area as area_filter
 
+from . import extensions
 from .models import (
     Building,
     Floor,
@@ -186,6 +187,7 @@ class Board:
     shown_price: Decimal = Decimal(0)
     priced_area: Decimal = Decimal(0)  # area of the matching units that have a price
     kinds: list[str] = field(default_factory=list)  # the unit kinds present in the building
+    as_of: date | None = None  # the board as it was at the end of that day (from history)
 
     @property
     def has_sections(self) -> bool:
@@ -276,12 +278,22 @@ def _url_maker():
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def chessboard(building: Building, filters: BoardFilters | None = None) -> Board:
+def chessboard(
+    building: Building,
+    filters: BoardFilters | None = None,
+    *,
+    as_of: date | None = None,
+    now: datetime | None = None,
+) -> Board:
     """The chessboard of ``building``: per section, floors top first × positions 1…max.
 
     Three queries (sections, floors, units) whatever the size of the building. Every unit is
     on the board; those not matching ``filters`` carry the ``dim`` class, and the totals count
-    only the matching units of the sections shown.
+    only the matching units of the sections shown. Statuses are effective ones: a unit whose
+    hold ran out (``hold_until`` passed) shows and filters as available at once.
+
+    ``as_of``: the board at the end of that day, computed from ``StatusChange`` and
+    ``PriceChange`` (the last row at or before it, per unit); units created later are absent.
     """
     filters = filters or BoardFilters()
     sections = list(
@@ -296,22 +308,14 @@ def chessboard(building: Building, filters: BoardFilters | None = None) -> Board
         .values_list("id", "section_id", "index", "label")
     ):
         floors_by_section[section_id].append((floor_id, index, label))
-    rows = (
-        Unit.objects.filter(building=building)
-        .order_by()
-        .values_list(
-            "id",
-            "section_id",
-            "floor_id",
-            "position",
-            "kind",
-            "number",
-            "rooms",
-            "total_area",
-            "price",
-            "status",
-        )
-    )
+    columns = ("id", "section_id", "floor_id", "position", "kind", "number", "rooms")
+    columns += ("total_area", "price", "status", "hold_until")
+    units = Unit.objects.filter(building=building).order_by()
+    if as_of is None:
+        rows = units.values_list(*columns)
+    else:
+        rows = _then(_as_of(units, as_of).values_list(*columns, *_THEN))
+    now = now or timezone.now()
 
     labels = {value: str(label) for value, label in UnitStatus.choices}  # translated once
     totals = {status: StatusTotal(status, label) for status, label in UnitStatus.choices}
@@ -341,7 +345,11 @@ def chessboard(building: Building, filters: BoardFilters | None = None) -> Board
     kinds: set[str] = set()
     total = shown = 0
     shown_area = shown_price = priced_area = Decimal(0)
-    for pk, section_id, floor_id, position, kind, number, rooms, area, price, status in rows:
+    reserved, available = UnitStatus.RESERVED, UnitStatus.AVAILABLE
+    for row in rows:
+        pk, section_id, floor_id, position, kind, number, rooms, area, price, status, until = row
+        if status == reserved and until is not None and until <= now and as_of is None:
+            status = available  # the hold has run out: on sale again, before any job runs
         total += 1
         kinds.add(kind)
         if section_id not in shown_sections or floor_id not in floor_numbers:
@@ -437,6 +445,51 @@ def chessboard(building: Building, filters: BoardFilters | None = None) -> Board
         shown_price=shown_price,
         priced_area=priced_area,
         kinds=[k for k in UnitKind.values if k in kinds],
+        as_of=as_of,
+    )
+
+
+def day_end(day: date) -> datetime:
+    """The first instant after ``day`` in the current time zone: "as of a day" means every
+    history row dated before it."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+_THEN = ("status_last", "status_next", "price_last", "price_next")
+
+
+def _then(rows):
+    """Board rows with the status and price of then in place of today's (no hold end)."""
+    for *head, price, status, _until, status_last, status_next, price_last, price_next in rows:
+        # No row up to then: the value the first later row started from; no row at all:
+        # today's. A unit's first status row starts from "" (it did not exist before).
+        if status_last is None and status_next is not None:
+            status = status_next
+        then_price = price_last if price_last is not None else price_next
+        yield (
+            *head,
+            price if then_price is None else then_price,
+            (status_last or status) or UnitStatus.NOT_FOR_SALE,
+            None,
+        )
+
+
+def _as_of(units, day: date):
+    """``units`` as they were at the end of ``day``: created by then, with the status and
+    price of their last history rows up to then (or, when the first row is later, the value
+    it started from). Correlated subqueries on the (unit, at) indexes: still one query."""
+    end = day_end(day)
+    statuses = StatusChange.objects.filter(unit=OuterRef("pk"))
+    prices = PriceChange.objects.filter(unit=OuterRef("pk"))
+    last_status = statuses.filter(at__lt=end).order_by("-at", "-pk").values("new_status")[:1]
+    next_status = statuses.filter(at__gte=end).order_by("at", "pk").values("old_status")[:1]
+    last_price = prices.filter(at__lt=end).order_by("-at", "-pk").values("new_price")[:1]
+    next_price = prices.filter(at__gte=end).order_by("at", "pk").values("old_price")[:1]
+    return units.filter(created_at__lt=end).annotate(
+        status_last=Subquery(last_status),
+        status_next=Subquery(next_status),
+        price_last=Subquery(last_price),
+        price_next=Subquery(next_price),
     )
 
 
@@ -472,6 +525,8 @@ class Event:
     old_price: Decimal | None = None
     new_price: Decimal | None = None
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # label, old, new
+    text: str = ""  # "extra": a line from a higher app's timeline provider
+    css: str = ""  # "extra": its own kind (``hold``, ``deal`` …), a class on the line
 
 
 @dataclass
@@ -505,10 +560,28 @@ def _shown(value) -> str:
     return "—" if value in (None, "") else str(value)
 
 
+def _extra_event(item) -> Event:
+    """A timeline provider's item: an ``Event`` as is, or a dict with ``at``, ``kind``,
+    ``text`` and optionally ``actor``, ``reason``, ``status``, ``pk``."""
+    if isinstance(item, Event):
+        return item
+    return Event(
+        at=item["at"],
+        pk=item.get("pk", 0),
+        kind="extra",
+        actor=item.get("actor", ""),
+        reason=item.get("reason", ""),
+        status=item.get("status", ""),
+        text=item["text"],
+        css=item.get("kind", ""),
+    )
+
+
 def unit_history(unit: Unit) -> UnitHistory:
     """Price history and the merged timeline (status, price and data changes) of a unit.
 
-    Three queries (one per history table, each with its actor) whatever the length.
+    Three queries (one per history table, each with its actor) whatever the length, plus
+    those of the registered ``extensions.unit_timeline`` providers (a constant number each).
     """
     prices, timeline = [], []
     for row in PriceChange.objects.filter(unit=unit).select_related("actor"):
@@ -557,7 +630,10 @@ def unit_history(unit: Unit) -> UnitHistory:
                 changes=changes,
             )
         )
-    # Newest first; at one instant the creation reads as the oldest, then status, then price.
-    order = {"price": 0, "status": 1, "data": 2, "created": 2}
+    for provider in extensions.unit_timeline:
+        timeline.extend(_extra_event(item) for item in provider(unit))
+    # Newest first; at one instant the creation reads as the oldest, then status, then price,
+    # then what higher apps add (a hold is made, then the unit turns reserved).
+    order = {"extra": -1, "price": 0, "status": 1, "data": 2, "created": 2}
     timeline.sort(key=lambda e: (e.at, -order[e.kind], e.pk), reverse=True)
     return UnitHistory(prices=prices, timeline=timeline)

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from kvartal.core.templatetags.kvartal import area, millions
 from kvartal.core.testing import make_building, make_section
-from kvartal.inventory import selectors, services
+from kvartal.inventory import extensions, selectors, services
 from kvartal.inventory.models import (
     BuildingKind,
     Floor,
@@ -27,8 +27,13 @@ ONE = Decimal("5760000")  # 38.40 m²
 TWO = Decimal("8430000")  # 56.20 m²
 THREE = Decimal("11835000")  # 78.90 m²
 
-# session + user (sign-in), then building with project, sections, floors, units.
-BOARD_QUERIES = 6
+# session + user (sign-in), then building with project, sections, floors, units; then what
+# the higher apps' registered providers read (marks), a few queries each at most.
+BOARD_QUERIES = 6 + 3 * len(extensions.chessboard_marks)
+# session, user, unit with its place, price / status / data history; then the providers.
+CARD_QUERIES = 6 + 3 * (
+    len(extensions.chessboard_marks) + len(extensions.unit_panels) + len(extensions.unit_timeline)
+)
 
 
 def board_url(building, query=""):
@@ -261,20 +266,22 @@ def test_query_count_does_not_grow_with_the_building(
 
 
 def test_unit_card_query_count_does_not_grow_with_history(
-    client, keeper, building, django_assert_num_queries
+    client, keeper, building, django_assert_max_num_queries
 ):
     quiet, busy = unit_at(building, 1, 1), unit_at(building, 1, 2)
     for step in range(1, 8):
         services.unit_set_price(unit=busy, price=ONE + step * 1000, by=keeper, reason=f"{step}")
     services.unit_set_status(unit=busy, status=UnitStatus.NOT_FOR_SALE, by=keeper)
+    services.unit_set_status(unit=busy, status=UnitStatus.AVAILABLE, by=keeper)
     client.force_login(keeper)
     client.get(reverse("inventory:unit-detail", args=[quiet.pk]))
 
-    # session, user, unit with its place, price / status / data history
-    with django_assert_num_queries(6):
+    with django_assert_max_num_queries(CARD_QUERIES) as for_quiet:
         client.get(reverse("inventory:unit-detail", args=[quiet.pk]))
-    with django_assert_num_queries(6):
+    with django_assert_max_num_queries(CARD_QUERIES) as for_busy:
         client.get(reverse("inventory:unit-detail", args=[busy.pk]))
+
+    assert len(for_quiet.captured_queries) == len(for_busy.captured_queries)
 
 
 def test_board_cells_are_formatted_as_the_filters_format(keeper, building):
@@ -548,4 +555,156 @@ def test_filters_matching_nothing_say_so(client, manager, building):
 
     assert response.context["board"].shown == 0
     assert "board-nothing" in response.content.decode()
+    assert len(cells(response)) == 8
+
+
+# --- holds on the board and the card (the sales app's providers) ----------------------------
+
+
+def _hold(unit, manager, *, days=3, at=None):
+    from kvartal.clients.services import client_create
+    from kvartal.sales.services.holds import hold_create
+
+    buyer = client_create(by=manager, last_name="Холдов", first_name="Иван")
+    return hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=days, at=at)
+
+
+def test_a_unit_whose_hold_ran_out_shows_and_filters_as_available(client, manager, building):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ran_out = unit_at(building, 1, 1)
+    held = unit_at(building, 1, 2)
+    _hold(ran_out, manager, days=1, at=timezone.now() - timedelta(days=2))
+    _hold(held, manager)
+    client.force_login(manager)
+
+    shown = cells(client.get(board_url(building)))
+    assert shown[ran_out.pk] == "cell st-available"
+    assert shown[held.pk] == "cell st-reserved"
+    filtered = cells(client.get(board_url(building, "?status=available")))
+    assert not filtered[ran_out.pk].endswith(" dim") and filtered[held.pk].endswith(" dim")
+
+    card = client.get(reverse("inventory:unit-detail", args=[ran_out.pk]))
+    assert card.context["status"] == "available"
+    assert 'class="badge st-available"' in card.content.decode()
+
+    found = client.get(reverse("inventory:unit-list"), {"status": "available"})
+    ids = {u.pk for u in found.context["page"].object_list}
+    assert ran_out.pk in ids and held.pk not in ids
+    found = client.get(reverse("inventory:unit-list"), {"status": "reserved"})
+    assert {u.pk for u in found.context["page"].object_list} == {held.pk}
+
+
+def test_a_hold_ending_soon_marks_the_cell_and_the_card(client, manager, building):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = unit_at(building, 2, 1)
+    later = unit_at(building, 2, 2)
+    _hold(soon, manager, days=1, at=timezone.now() - timedelta(hours=22))  # ends in 2 h
+    _hold(later, manager, days=3)
+    client.force_login(manager)
+
+    response = client.get(board_url(building))
+
+    shown = cells(response)
+    assert shown[soon.pk] == "cell st-reserved expiring"
+    assert shown[later.pk] == "cell st-reserved"
+    assert "Available · Hold ends" not in response.content.decode()
+    assert "· Reserved · Hold ends " in response.content.decode()
+    card = client.get(reverse("inventory:unit-detail", args=[soon.pk])).content.decode()
+    assert 'class="unit-card expiring"' in card
+    assert "hold-panel expiring" in card
+    card = client.get(reverse("inventory:unit-detail", args=[later.pk])).content.decode()
+    assert "expiring" not in card.split("<article", 1)[1].split(">", 1)[0]
+
+
+def test_the_card_shows_the_hold_and_its_history(client, manager, building):
+    unit = unit_at(building, 1, 3)
+    hold = _hold(unit, manager)
+    client.force_login(manager)
+
+    html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
+
+    assert "Холдов Иван" in html
+    assert reverse("sales:hold-extend", args=[hold.pk]) in html
+    assert reverse("sales:hold-cancel", args=[hold.pk]) in html
+    assert 'class="ev-extra ev-hold st-reserved"' in html
+    assert "Held (Oral hold, Other) by " in html
+
+
+# --- the board as of a past day ---------------------------------------------------------------
+
+
+def test_the_board_as_of_a_past_day_comes_from_history(
+    client, manager, keeper, django_assert_max_num_queries
+):
+    from datetime import date, datetime
+
+    from django.utils import timezone
+
+    from kvartal.inventory.models import PriceChange, StatusChange
+
+    def moment(day: int) -> datetime:
+        return timezone.make_aware(datetime(2024, 3, day, 12, 0))
+
+    building = make_building()
+    make_section(building, floors=1, per_floor=3, by=keeper)
+    a, b, late = building.units.order_by("position")
+    # Created on 1 March (late: on 20 March), on sale from then.
+    Unit.objects.filter(pk__in=[a.pk, b.pk]).update(created_at=moment(1))
+    Unit.objects.filter(pk=late.pk).update(created_at=moment(20))
+    StatusChange.objects.filter(unit__in=[a, b]).update(at=moment(1))
+    StatusChange.objects.filter(unit=late).update(at=moment(20))
+    # a: reserved on 5 March, sold on 10 March; b: repriced on 8 March.
+    services.unit_set_status(unit=a, status=UnitStatus.RESERVED, by=keeper, at=moment(5))
+    services.unit_set_status(unit=a, status=UnitStatus.SOLD, by=keeper, at=moment(10))
+    old_b = b.price
+    services.unit_set_price(unit=b, price=old_b + 500000, by=keeper, at=moment(8))
+    assert PriceChange.objects.filter(unit=b).count() == 1
+    client.force_login(manager)
+
+    def board(day):
+        response = client.get(board_url(building, f"?as_of=2024-03-{day:02d}"))
+        by_id = {
+            c.id: c
+            for s in response.context["board"].sections
+            for r in s.rows
+            for c in r.cells
+            if c
+        }
+        return response, by_id
+
+    response, early = board(4)
+    assert response.context["board"].as_of == date(2024, 3, 4)
+    assert set(early) == {a.pk, b.pk}  # the late unit did not exist yet
+    assert (early[a.pk].status, early[b.pk].status) == ("available", "available")
+    assert early[b.pk].price == selectors._Numbers().millions(old_b)
+    assert "board-as-of" in response.content.decode()
+
+    _response, middle = board(8)  # the end of the 8th: after the repricing
+    assert middle[a.pk].status == "reserved"
+    assert middle[b.pk].price == selectors._Numbers().millions(old_b + 500000)
+
+    _response, later = board(25)
+    assert later[a.pk].status == "sold" and later[late.pk].status == "available"
+    assert set(cells(client.get(board_url(building)))) == {a.pk, b.pk, late.pk}
+
+    with django_assert_max_num_queries(BOARD_QUERIES) as one_day:
+        board(8)
+    with django_assert_max_num_queries(BOARD_QUERIES) as another:
+        board(25)
+    assert len(one_day.captured_queries) == len(another.captured_queries)
+
+
+def test_a_bad_as_of_date_is_ignored(client, manager, building):
+    client.force_login(manager)
+
+    response = client.get(board_url(building, "?as_of=2024-02-31"))
+
+    assert response.status_code == 200
+    assert response.context["board"].as_of is None
     assert len(cells(response)) == 8

@@ -1,16 +1,20 @@
 """The chessboard of a building and the unit card (full page, or a side panel over the board)."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from html import escape
 
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import INVENTORY_EDIT, INVENTORY_VIEW, has_capability, require
 
-from .. import selectors
+from .. import extensions, selectors
 from ..forms import BoardFilterForm
 from ..models import Building, Unit, UnitStatus
 from ..search import QUICK_WIDGETS
@@ -28,8 +32,29 @@ def _with_vary(response):
     return response
 
 
+def unit_marks(unit_ids: Iterable[int], now=None) -> dict[int, list[extensions.CellMark]]:
+    """What the registered ``extensions.chessboard_marks`` providers add to these units
+    (a constant number of queries per provider)."""
+    if not extensions.chessboard_marks:
+        return {}
+    ids = list(unit_ids)
+    now = now or timezone.now()
+    merged: dict[int, list[extensions.CellMark]] = defaultdict(list)
+    for provider in extensions.chessboard_marks:
+        for pk, marks in provider(ids, now).items():
+            merged[pk].extend(marks)
+    return merged
+
+
+def board_marks(board: selectors.Board) -> dict[int, list[extensions.CellMark]]:
+    """The marks of the board's cells; none on a board of the past (``as_of``)."""
+    if board.as_of is not None:
+        return {}
+    return unit_marks(c.id for s in board.sections for r in s.rows for c in r.cells if c)
+
+
 def board_grids(
-    board: selectors.Board, *, floor_links: bool
+    board: selectors.Board, *, floor_links: bool, marks: dict | None = None
 ) -> list[tuple[selectors.SectionBoard, SafeString]]:
     """Each shown section with the rows of its grid as ready HTML (``<tr>…</tr>`` lines).
 
@@ -38,7 +63,9 @@ def board_grids(
     wrote before. Every text is escaped (``html.escape`` is what ``django.utils.html.escape``
     runs, without its lazy-string wrapper); areas, prices, tags and classes repeat from cell
     to cell and are escaped once each. ``floor_links``: floor labels link to the floor's page.
+    ``marks``: unit id → ``CellMark``s (extra classes and tooltip lines, ``board_marks``).
     """
+    marks = marks or {}
     memo: dict[str, str] = {}
 
     def once(text: str) -> str:
@@ -74,9 +101,13 @@ def board_grids(
                     continue
                 url = escape(c.url)
                 area = f"{once(c.area)}<br>" if c.area else ""
+                css, title = c.css, c.title
+                if extra := marks.get(c.id):
+                    css = " ".join([css, *(m.css for m in extra)])
+                    title = " · ".join([title, *(m.title for m in extra if m.title)])
                 html.append(
-                    f'<td class="{once(c.css)}"><a href="{url}" hx-get="{url}" '
-                    f'title="{escape(c.title)}"><b>{escape(c.number)}</b>'
+                    f'<td class="{once(css)}"><a href="{url}" hx-get="{url}" '
+                    f'title="{escape(title)}"><b>{escape(c.number)}</b>'
                     f'<span class="r">{once(c.tag)}</span><br>{area}{once(c.price)}</a></td>'
                 )
             html.append("</tr>\n")
@@ -89,12 +120,16 @@ def board_grids(
 def building_chessboard(request, pk: int):
     building = get_object_or_404(Building.objects.select_related("project"), pk=pk)
     form = BoardFilterForm(request.GET or None, parking=building.is_parking, renderer=QUICK_WIDGETS)
-    board = selectors.chessboard(building, form.filters())
+    board = selectors.chessboard(building, form.filters(), as_of=form.as_of_date())
     form.set_sections(board.section_choices)
     context = {
         "building": building,
         "board": board,
-        "grids": board_grids(board, floor_links=has_capability(request.user, INVENTORY_EDIT)),
+        "grids": board_grids(
+            board,
+            floor_links=has_capability(request.user, INVENTORY_EDIT),
+            marks=board_marks(board),
+        ),
         "form": form,
         "legend": UnitStatus.choices,
         "nav": "projects",
@@ -114,8 +149,21 @@ def unit_detail(request, pk: int):
     history = selectors.unit_history(unit)
     order = UnitStatus.values
     statuses = sorted(manual_statuses_for(unit), key=order.index)
+    status = unit.effective_status()  # a hold that ran out reads as available at once
+    marks = unit_marks([unit.pk]).get(unit.pk, [])
+    panels = sorted(
+        (panel for provider in extensions.unit_panels for panel in provider(request, unit)),
+        key=lambda panel: panel.order,
+    )
     context = {
         "unit": unit,
+        "status": status,
+        "status_label": UnitStatus(status).label,
+        "marks": marks,
+        "mark_classes": " ".join(m.css for m in marks),
+        "panels": [
+            render_to_string(panel.template, panel.context, request=request) for panel in panels
+        ],
         "section_title": selectors.section_title(
             unit.building, unit.section.number, unit.section.name
         ),

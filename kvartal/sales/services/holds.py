@@ -1,0 +1,519 @@
+"""Writers of holds and their queue.
+
+Every function is keyword-only and atomic, takes the unit's row lock first
+(``kvartal.inventory.services.unit_lock``), re-checks its rule under that lock, appends a
+``HoldEvent`` in the same transaction and moves the unit only through inventory's
+``unit_set_sales_state``. When it raises (a ``DomainError`` subclass below, or
+``ValidationError``), nothing was changed.
+
+A hold whose ``expires_at`` has passed reads as ended at once; it is finalised (state
+``expired``, the unit back on sale, the queue moved on) by ``holds_expire`` — the periodic
+``sales_tick`` command — or lazily by the next action on that unit.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kvartal.accounts.permissions import SALES_APPROVE, has_capability
+from kvartal.accounts.services import notice_send
+from kvartal.clients.services import client_create
+from kvartal.core.errors import DomainError
+from kvartal.inventory.models import Unit, UnitStatus
+from kvartal.inventory.services import unit_lock, unit_set_sales_state
+
+from ..models import (
+    Deal,
+    Hold,
+    HoldEvent,
+    HoldEventKind,
+    HoldKind,
+    HoldState,
+    QueueEntry,
+    QueueState,
+    SalesSettings,
+)
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+class HoldRefused(DomainError):
+    """A hold rule refused the action."""
+
+
+class UnitNotAvailable(HoldRefused):
+    """The unit is already held, in a deal, sold or not on sale."""
+
+
+class HoldNotLive(HoldRefused):
+    """The hold has already ended (cancelled, expired or turned into a deal)."""
+
+
+class HoldTermRefused(HoldRefused):
+    """The hold would end in the past or later than the role may set."""
+
+    field = "expires_at"
+
+
+class ExtensionRefused(HoldRefused):
+    """No more extensions for this role, or the new end is not later / too late."""
+
+    field = "expires_at"
+
+
+class ReasonRequired(HoldRefused):
+    field = "reason"
+
+
+class PaymentRequired(HoldRefused):
+    """A paid reservation needs the amount paid and the receipt number."""
+
+    field = "amount"
+
+
+class QueueRefused(HoldRefused):
+    """The client cannot join (or leave) this unit's queue."""
+
+
+# --- rules as data --------------------------------------------------------------------------
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or timezone.now()
+
+
+def max_hold_days(user, settings: SalesSettings | None = None) -> int:
+    """The longest hold ``user`` may set: a sales head's (or admin's) limit, else a manager's."""
+    settings = settings or SalesSettings.current()
+    if has_capability(user, SALES_APPROVE):
+        return settings.head_max_hold_days
+    return settings.manager_max_hold_days
+
+
+def max_extensions(user, settings: SalesSettings | None = None) -> int | None:
+    """How many times ``user`` may extend one hold (``None``: no count limit)."""
+    settings = settings or SalesSettings.current()
+    if has_capability(user, SALES_APPROVE):
+        return None
+    return settings.manager_max_extensions
+
+
+def _unit_url(unit_id: int) -> str:
+    return reverse("inventory:unit-detail", args=[unit_id])
+
+
+def _event(hold: Hold, kind: str, *, by, when, old=None, new=None, reason: str = "") -> HoldEvent:
+    return HoldEvent.objects.create(
+        hold=hold,
+        at=when,
+        actor=by,
+        kind=kind,
+        old_expires_at=old,
+        new_expires_at=new,
+        reason=reason[:300],
+    )
+
+
+def _locked_hold(hold: Hold) -> tuple[Unit, Hold]:
+    """The hold's unit under its row lock, then the hold re-read (the lock guards both)."""
+    unit = unit_lock(unit_id=hold.unit_id)
+    return unit, Hold.objects.select_related("client", "manager").get(pk=hold.pk)
+
+
+def _active_hold(unit: Unit) -> Hold | None:
+    return (
+        Hold.objects.select_related("client", "manager")
+        .filter(unit_id=unit.pk, state=HoldState.ACTIVE)
+        .first()
+    )
+
+
+def _release_unit(unit: Unit, *, by, when, reason: str) -> Unit:
+    """A hold ended without a deal: the unit goes back on sale (a price set meanwhile
+    applies there, in inventory)."""
+    if unit.status == UnitStatus.RESERVED:
+        return unit_set_sales_state(
+            unit=unit, status=UnitStatus.AVAILABLE, by=by, reason=reason, at=when
+        )
+    return unit
+
+
+def _settle(unit: Unit, *, by, when: datetime) -> Unit:
+    """Under the unit's lock: finalise its hold if it has run out (and move the queue)."""
+    hold = _active_hold(unit)
+    if hold is not None and hold.expires_at <= when:
+        unit = _expire(unit, hold, when=when)
+    return unit
+
+
+def _expire(unit: Unit, hold: Hold, *, when: datetime) -> Unit:
+    hold.state, hold.ended_at, hold.ended_by = HoldState.EXPIRED, when, None
+    hold.save(update_fields=["state", "ended_at", "ended_by"])
+    _event(hold, HoldEventKind.EXPIRED, by=None, when=when, old=hold.expires_at)
+    unit = _release_unit(unit, by=None, when=when, reason=_("The hold expired"))
+    notice_send(
+        user=hold.manager,
+        text=_("The hold of %(unit)s for %(client)s has expired.")
+        % {"unit": unit, "client": hold.client},
+        url=_unit_url(unit.pk),
+    )
+    return _grant_next(unit, when=when)
+
+
+def _grant_next(unit: Unit, *, when: datetime) -> Unit:
+    """The unit is back on sale: the first waiting client of its queue gets it on hold."""
+    if unit.status != UnitStatus.AVAILABLE:
+        return unit
+    entry = (
+        QueueEntry.objects.select_related("client", "manager")
+        .filter(unit_id=unit.pk, state=QueueState.WAITING)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if entry is None:
+        return unit
+    days = SalesSettings.current().queue_hold_days
+    hold = Hold.objects.create(
+        unit=unit,
+        client=entry.client,
+        manager=entry.manager,
+        kind=HoldKind.ORAL,
+        comment=_("Given from the queue"),
+        price=unit.price,
+        starts_at=when,
+        expires_at=when + timedelta(days=days),
+        created_by=None,
+    )
+    _event(
+        hold,
+        HoldEventKind.CREATED,
+        by=None,
+        when=when,
+        new=hold.expires_at,
+        reason=_("First in the queue"),
+    )
+    entry.state, entry.hold = QueueState.GRANTED, hold
+    entry.save(update_fields=["state", "hold"])
+    unit = unit_set_sales_state(
+        unit=unit,
+        status=UnitStatus.RESERVED,
+        hold_until=hold.expires_at,
+        by=None,
+        reason=_("Hold for the first in the queue"),
+        at=when,
+    )
+    notice_send(
+        user=entry.manager,
+        text=_("%(client)s was first in the queue: %(unit)s is held for them until %(until)s.")
+        % {
+            "client": entry.client,
+            "unit": unit,
+            "until": timezone.localtime(hold.expires_at).strftime("%d.%m.%Y %H:%M"),
+        },
+        url=_unit_url(unit.pk),
+    )
+    return unit
+
+
+def _check_term(*, by, starts_at: datetime, expires_at: datetime) -> None:
+    if expires_at <= starts_at:
+        raise HoldTermRefused(_("The hold must end later than it starts."))
+    days = max_hold_days(by)
+    if expires_at > starts_at + timedelta(days=days):
+        raise HoldTermRefused(
+            _("A hold may last at most %(days)s days for your role.") % {"days": days}
+        )
+
+
+def _end_of(*, starts_at: datetime, days: int | None, expires_at: datetime | None) -> datetime:
+    if expires_at is not None:
+        return expires_at
+    if days is None:
+        raise HoldTermRefused(_("Choose a term or an end date."))
+    return starts_at + timedelta(days=days)
+
+
+def unit_blocker(
+    unit: Unit, now: datetime | None = None, *, hold_checked: bool = False
+) -> str | None:
+    """Why ``unit`` cannot be held now (a message), or ``None`` when it can.
+
+    Read-only: the page's predicate. The services repeat it under the unit's lock
+    (``hold_checked``: they have looked for a live hold already).
+    """
+    now = now or timezone.now()
+    if not hold_checked and live_hold_exists(unit, now):
+        return _("%(unit)s is already held by another client.") % {"unit": unit}
+    if Deal.objects.filter(unit_id=unit.pk, is_active=True).exists():
+        return _("%(unit)s is in a deal.") % {"unit": unit}
+    if unit.effective_status(now) != UnitStatus.AVAILABLE:
+        return _("%(unit)s is not available: it is “%(status)s”.") % {
+            "unit": unit,
+            "status": UnitStatus(unit.effective_status(now)).label,
+        }
+    return None
+
+
+def live_hold_exists(unit: Unit, now: datetime) -> bool:
+    return Hold.objects.filter(unit_id=unit.pk, state=HoldState.ACTIVE, expires_at__gt=now).exists()
+
+
+# --- holds ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def hold_create(
+    *,
+    unit: Unit,
+    client=None,
+    manager,
+    by,
+    new_client: dict | None = None,
+    kind: str = HoldKind.ORAL,
+    basis: str = "other",
+    comment: str = "",
+    amount: Decimal | None = None,
+    receipt_number: str = "",
+    days: int | None = None,
+    expires_at: datetime | None = None,
+    at: datetime | None = None,
+) -> Hold:
+    """Hold ``unit`` for ``client`` until ``expires_at`` (or for ``days``), at its current
+    price, which stays frozen while the hold lives.
+
+    Locks the unit, finalises a run-out hold on it, then re-checks: no live hold, no active
+    deal, the unit available. Raises ``UnitNotAvailable`` (someone else was first, or the
+    unit is sold / not on sale), ``HoldTermRefused`` (ends in the past, or beyond the role's
+    limit: ``SalesSettings.manager_max_hold_days`` / ``head_max_hold_days``),
+    ``PaymentRequired`` (a paid reservation without amount or receipt number).
+    ``new_client`` (last_name, first_name, phone …): the client is created for ``manager``
+    in the same transaction (``ValidationError`` when its data is bad).
+    """
+    when = _now(at)
+    end = _end_of(starts_at=when, days=days, expires_at=expires_at)
+    _check_term(by=by, starts_at=when, expires_at=end)
+    if kind == HoldKind.PAID:
+        if amount is None or amount <= 0:
+            raise PaymentRequired(_("A paid reservation needs the amount paid."))
+        if not receipt_number.strip():
+            raise PaymentRequired(
+                _("A paid reservation needs the receipt number."), field="receipt_number"
+            )
+    else:
+        amount, receipt_number = None, ""
+
+    unit = unit_lock(unit_id=unit.pk)
+    if (current := _active_hold(unit)) is not None:
+        if current.expires_at > when:
+            raise UnitNotAvailable(
+                _("%(unit)s is already held by another client.") % {"unit": unit}
+            )
+        unit = _expire(unit, current, when=when)  # ran out: finalise it (the queue moves)
+    if (reason := unit_blocker(unit, when, hold_checked=True)) is not None:
+        raise UnitNotAvailable(reason)
+    if client is None:
+        client = client_create(by=by, manager=manager, **(new_client or {}))
+    try:
+        with transaction.atomic():
+            hold = Hold.objects.create(
+                unit=unit,
+                client=client,
+                manager=manager,
+                kind=kind,
+                basis=basis,
+                comment=comment,
+                amount=amount,
+                receipt_number=receipt_number.strip(),
+                price=unit.price,
+                starts_at=when,
+                expires_at=end,
+                created_by=by,
+            )
+    except IntegrityError as error:  # the database's backstop: one active hold per unit
+        raise UnitNotAvailable(
+            _("%(unit)s is already held by another client.") % {"unit": unit}
+        ) from error
+    _event(hold, HoldEventKind.CREATED, by=by, when=when, new=end, reason=comment)
+    unit_set_sales_state(
+        unit=unit,
+        status=UnitStatus.RESERVED,
+        hold_until=end,
+        by=by,
+        reason=_("Held for %(client)s") % {"client": client},
+        at=when,
+    )
+    # A client who waited in the queue and now holds the unit leaves the queue.
+    QueueEntry.objects.filter(unit_id=unit.pk, client=client, state=QueueState.WAITING).update(
+        state=QueueState.GRANTED, hold=hold
+    )
+    return hold
+
+
+@transaction.atomic
+def hold_extend(
+    *,
+    hold: Hold,
+    by,
+    reason: str,
+    days: int | None = None,
+    expires_at: datetime | None = None,
+    at: datetime | None = None,
+) -> Hold:
+    """Move the end of a live hold later, with a reason.
+
+    A manager may extend one hold ``manager_max_extensions`` times and never beyond
+    ``manager_max_hold_days`` from now; a sales head any number of times within
+    ``head_max_hold_days`` from now. ``days`` counts from the current end. Raises
+    ``ReasonRequired``, ``HoldNotLive``, ``ExtensionRefused``.
+    """
+    when = _now(at)
+    if not (reason or "").strip():
+        raise ReasonRequired(_("Give a reason for the extension."))
+    unit, hold = _locked_hold(hold)
+    if not hold.is_live(when):
+        raise HoldNotLive(_("This hold has already ended."))
+    end = _end_of(starts_at=hold.expires_at, days=days, expires_at=expires_at)
+    if end <= hold.expires_at:
+        raise ExtensionRefused(_("The new end must be later than the current one."))
+    settings = SalesSettings.current()
+    allowed = max_extensions(by, settings)
+    if allowed is not None and hold.extensions >= allowed:
+        raise ExtensionRefused(
+            _("A manager may extend a hold at most %(count)s time(s); ask a sales head.")
+            % {"count": allowed}
+        )
+    days_limit = max_hold_days(by, settings)
+    if end > when + timedelta(days=days_limit):
+        raise ExtensionRefused(
+            _("A hold may end at most %(days)s days from now for your role.") % {"days": days_limit}
+        )
+    old = hold.expires_at
+    hold.expires_at, hold.extensions = end, hold.extensions + 1
+    hold.save(update_fields=["expires_at", "extensions"])
+    _event(hold, HoldEventKind.EXTENDED, by=by, when=when, old=old, new=end, reason=reason.strip())
+    unit_set_sales_state(
+        unit=unit,
+        status=UnitStatus.RESERVED,
+        hold_until=end,
+        by=by,
+        reason=reason.strip(),
+        at=when,
+    )
+    return hold
+
+
+@transaction.atomic
+def hold_cancel(*, hold: Hold, by, reason: str, at: datetime | None = None) -> Hold:
+    """End a live hold early, with a reason: the unit goes back on sale and the first
+    waiting client of its queue gets it. Raises ``ReasonRequired``, ``HoldNotLive``."""
+    when = _now(at)
+    if not (reason or "").strip():
+        raise ReasonRequired(_("Give a reason for cancelling the hold."))
+    unit, hold = _locked_hold(hold)
+    if not hold.is_live(when):
+        raise HoldNotLive(_("This hold has already ended."))
+    hold.state, hold.ended_at, hold.ended_by = HoldState.CANCELLED, when, by
+    hold.end_reason = reason.strip()[:300]
+    hold.save(update_fields=["state", "ended_at", "ended_by", "end_reason"])
+    _event(hold, HoldEventKind.CANCELLED, by=by, when=when, old=hold.expires_at, reason=reason)
+    unit = _release_unit(unit, by=by, when=when, reason=reason.strip())
+    _grant_next(unit, when=when)
+    return hold
+
+
+@transaction.atomic
+def hold_convert(*, hold: Hold, by, at: datetime | None = None) -> Hold:
+    """Mark a live hold as turned into a deal (called by ``deal_open`` in its transaction).
+
+    Locks the unit, checks the hold is live, sets it ``converted`` and appends the event.
+    It leaves the unit's status to the deal service. Raises ``HoldNotLive``.
+    """
+    when = _now(at)
+    unit, hold = _locked_hold(hold)
+    if not hold.is_live(when):
+        raise HoldNotLive(_("This hold has already ended: hold the unit again first."))
+    hold.state, hold.ended_at, hold.ended_by = HoldState.CONVERTED, when, by
+    hold.save(update_fields=["state", "ended_at", "ended_by"])
+    _event(hold, HoldEventKind.CONVERTED, by=by, when=when, old=hold.expires_at)
+    return hold
+
+
+def holds_expire(now: datetime | None = None) -> int:
+    """Finalise every hold whose end has passed (state ``expired``, an event, the unit back
+    on sale, a notice to its manager, the queue moved on). Each unit in its own short
+    transaction; idempotent. Returns how many holds were finalised."""
+    now = now or timezone.now()
+    done = 0
+    due = Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=now)
+    for unit_id in due.order_by("unit_id").values_list("unit_id", flat=True):
+        with transaction.atomic():
+            unit = unit_lock(unit_id=unit_id)
+            hold = _active_hold(unit)
+            if hold is not None and hold.expires_at <= now:
+                _expire(unit, hold, when=now)
+                done += 1
+    return done
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def queue_join(
+    *,
+    unit: Unit,
+    client=None,
+    manager,
+    by,
+    new_client: dict | None = None,
+    comment: str = "",
+    at: datetime | None = None,
+) -> QueueEntry:
+    """Put ``client`` (or a ``new_client`` created for ``manager``) in the queue for a held
+    unit. Raises ``QueueRefused`` when the unit is not held (hold it instead), the client
+    holds it already or is already waiting."""
+    when = _now(at)
+    unit = unit_lock(unit_id=unit.pk)
+    unit = _settle(unit, by=by, when=when)
+    hold = _active_hold(unit)
+    if hold is None:
+        raise QueueRefused(_("%(unit)s is not held: hold it instead.") % {"unit": unit})
+    if client is None:
+        client = client_create(by=by, manager=manager, **(new_client or {}))
+    if hold.client_id == client.pk:
+        raise QueueRefused(_("%(client)s already holds this unit.") % {"client": client})
+    if QueueEntry.objects.filter(unit_id=unit.pk, client=client, state=QueueState.WAITING).exists():
+        raise QueueRefused(_("%(client)s is already in the queue.") % {"client": client})
+    return QueueEntry.objects.create(
+        unit=unit, client=client, manager=manager, created_at=when, comment=comment[:300]
+    )
+
+
+@transaction.atomic
+def queue_withdraw(*, entry: QueueEntry, by, at: datetime | None = None) -> QueueEntry:
+    """Take a waiting client out of the queue. Raises ``QueueRefused`` when not waiting."""
+    unit_lock(unit_id=entry.unit_id)
+    entry = QueueEntry.objects.get(pk=entry.pk)
+    if entry.state != QueueState.WAITING:
+        raise QueueRefused(_("This client is no longer waiting."))
+    entry.state = QueueState.WITHDRAWN
+    entry.save(update_fields=["state"])
+    return entry
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the hold form tells the user about their role's limits."""
+
+    max_days: int
+    max_extensions: int | None
+
+
+def limits_for(user) -> Limits:
+    settings = SalesSettings.current()
+    return Limits(max_hold_days(user, settings), max_extensions(user, settings))
