@@ -1,0 +1,92 @@
+"""Forms of the cashier's desk and the schedule editor. They validate input; the payment
+services decide and write."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kvartal.core.errors import DomainError
+
+from ..models import LineKind, Payer, PaymentLine, PaymentMethod
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class MoneyField(forms.DecimalField):
+    """Roubles as people type them: ``1 500 000,50`` reads as 1500000.50."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+        self.widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace(" ", "").replace("\xa0", "").replace(",", ".")
+        return super().to_python(value)
+
+
+def refuse(form: forms.Form, error: Exception) -> None:
+    """Put a service's refusal next to the field it concerns (or on top of the form)."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    elif isinstance(error, DomainError):
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+    else:
+        form.add_error(None, error.messages)
+
+
+class PaymentForm(forms.Form):
+    amount = MoneyField(label=_("Amount, ₽"))
+    received_on = forms.DateField(label=_("Received on"), widget=DateInput())
+    line = forms.ModelChoiceField(
+        label=_("Against the planned payment"),
+        queryset=PaymentLine.objects.none(),
+        required=False,
+        empty_label=_("The earliest unpaid ones"),
+    )
+    document = forms.CharField(label=_("Document number"), max_length=64, required=False)
+    channel = forms.CharField(
+        label=_("Paid to"),
+        max_length=64,
+        required=False,
+        help_text=_("E.g. escrow account, cash desk, bank transfer."),
+    )
+
+    def __init__(self, *args, deal, **kwargs):
+        kwargs.setdefault("initial", {"received_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["line"].queryset = deal.schedule.all()
+        self.fields["line"].label_from_instance = lambda line: (
+            f"{line.due_date:%d.%m.%Y} · {line.get_kind_display()} · {line.amount} ₽"
+        )
+
+
+class ScheduleForm(forms.Form):
+    payment_method = forms.ChoiceField(label=_("Payment method"), choices=PaymentMethod.choices)
+    first_due = forms.DateField(label=_("First payment due"), widget=DateInput(), required=False)
+    down_payment = forms.CharField(
+        label=_("Down payment"),
+        max_length=20,
+        required=False,
+        help_text=_("An amount in roubles or a percent, e.g. 20%. Default 20%."),
+    )
+    months = forms.IntegerField(
+        label=_("Months of instalments"), min_value=1, max_value=360, initial=12
+    )
+
+
+class LineForm(forms.Form):
+    line = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    due_date = forms.DateField(label=_("Due"), widget=DateInput())
+    amount = MoneyField(label=_("Amount, ₽"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=LineKind.choices)
+    payer = forms.ChoiceField(label=_("Payer"), choices=Payer.choices, initial=Payer.BUYER)

@@ -1,0 +1,363 @@
+"""Writers of payment schedules and received payments.
+
+The schedule is planned money: ``schedule_generate`` lays it out from the deal's payment
+method, ``schedule_line_save``/``schedule_line_delete`` edit it. It may change only while the
+deal is at its flow's first stage (before the contract is signed). Received money is recorded
+by the cashier with ``payment_record``; it never exceeds what the buyers still owe. What is
+paid, outstanding or overdue is never stored: ``kvartal.sales.selectors`` computes it.
+
+Every function is keyword-only and atomic, takes the unit row lock first (the lock every
+sales operation takes, so a schedule edit and a signing cannot cross), appends a
+``DealEvent`` in the same transaction and raises ``ScheduleLocked``/``PaymentRefused``
+(``DomainError``) or ``ValidationError``; when it raises, nothing was changed.
+"""
+
+import calendar
+from datetime import date
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kvartal.accounts.permissions import SALES_PAY, has_capability
+from kvartal.core.errors import DomainError
+from kvartal.inventory.services import unit_lock
+
+from ..models import (
+    Deal,
+    DealEvent,
+    DealEventKind,
+    LineKind,
+    Payer,
+    Payment,
+    PaymentLine,
+    PaymentMethod,
+)
+from ..selectors import money_text
+
+KOPECK = Decimal("0.01")
+DEFAULT_DOWN_PAYMENT_PERCENT = Decimal(20)
+MAX_MONTHS = 360
+
+
+class ScheduleLocked(DomainError):
+    """The contract is signed (or the deal is closed): the schedule is fixed."""
+
+
+class PaymentRefused(DomainError):
+    field = "amount"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later; the 31st becomes the month's last day."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _locked_deal(deal: Deal) -> Deal:
+    """The deal re-read after the unit row lock, with what the checks need."""
+    unit_lock(unit_id=deal.unit_id)
+    return Deal.objects.select_related("stage", "unit").get(pk=deal.pk)
+
+
+def schedule_is_editable(deal: Deal) -> bool:
+    """The predicate the pages use: an active deal still at its flow's first stage."""
+    return deal.is_active and deal.stage.is_initial
+
+
+def _check_editable(deal: Deal) -> None:
+    if not deal.is_active:
+        raise ScheduleLocked(_("The deal is closed: its payment schedule cannot be changed."))
+    if not deal.stage.is_initial:
+        raise ScheduleLocked(
+            _(
+                "The deal is at the stage “%(stage)s”: the payment schedule can be changed "
+                "only before the contract is signed."
+            )
+            % {"stage": deal.stage.name}
+        )
+
+
+def _money(value) -> Decimal:
+    try:
+        amount = Decimal(str(value).replace(" ", "").replace("\xa0", "").replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(
+            {"amount": _("Enter an amount in roubles, e.g. 150000.50.")}
+        ) from None
+    if not amount.is_finite():
+        raise ValidationError({"amount": _("Enter an amount in roubles, e.g. 150000.50.")})
+    if amount != amount.quantize(KOPECK):
+        raise ValidationError({"amount": _("An amount has at most two decimals (kopecks).")})
+    return amount
+
+
+def _down_payment(value, total: Decimal) -> Decimal:
+    """``value``: an amount, a string such as ``"20%"``, or ``None`` for the default 20 %."""
+    if value is None or value == "":
+        return (total * DEFAULT_DOWN_PAYMENT_PERCENT / 100).quantize(KOPECK)
+    text = str(value).strip()
+    if text.endswith("%"):
+        try:
+            percent = Decimal(text[:-1].strip().replace(",", "."))
+        except InvalidOperation:
+            raise ValidationError(
+                {"down_payment": _("Enter an amount or a percent, e.g. 20%.")}
+            ) from None
+        if not percent.is_finite() or not 0 <= percent < 100:
+            raise ValidationError(
+                {"down_payment": _("A down payment percent is from 0 to below 100.")}
+            )
+        return (total * percent / 100).quantize(KOPECK)
+    try:
+        amount = _money(text)
+    except ValidationError:
+        raise ValidationError(
+            {"down_payment": _("Enter an amount or a percent, e.g. 20%.")}
+        ) from None
+    if amount < 0:
+        raise ValidationError({"down_payment": _("The down payment cannot be negative.")})
+    if amount >= total:
+        raise ValidationError(
+            {"down_payment": _("The down payment must be less than the total due.")}
+        )
+    return amount
+
+
+def _event(deal: Deal, by, kind: str, data: dict, reason: str = "") -> DealEvent:
+    return DealEvent.objects.create(
+        deal=deal, actor=by, kind=kind, unit_id=deal.unit_id, data=data, reason=reason
+    )
+
+
+def _line_data(line: PaymentLine) -> dict:
+    return {
+        "due_date": line.due_date.isoformat(),
+        "amount": str(line.amount),
+        "kind": line.kind,
+        "payer": line.payer,
+    }
+
+
+def plan_lines(
+    *,
+    method: str,
+    total: Decimal,
+    first_due: date,
+    down_payment=None,
+    months: int = 12,
+    mortgage_after_months: int = 1,
+) -> list[PaymentLine]:
+    """The lines of a schedule (unsaved), summing exactly to ``total``.
+
+    Full payment: one lump sum on ``first_due``. Mortgage and subsidised programmes: the
+    buyer's down payment on ``first_due`` and the bank's tranche ``mortgage_after_months``
+    later. Instalments: the down payment, then ``months`` monthly payments starting a month
+    later, equal to the kopeck with the last one absorbing the rounding. A zero down payment
+    is left out.
+    """
+    if total <= 0:
+        raise ValidationError(_("The deal has nothing to pay."))
+    if method == PaymentMethod.FULL:
+        return [PaymentLine(due_date=first_due, amount=total, kind=LineKind.LUMP_SUM)]
+    down = _down_payment(down_payment, total)
+    lines = []
+    if down > 0:
+        lines.append(PaymentLine(due_date=first_due, amount=down, kind=LineKind.DOWN_PAYMENT))
+    rest = total - down
+    if method in (PaymentMethod.MORTGAGE, PaymentMethod.SUBSIDISED):
+        lines.append(
+            PaymentLine(
+                due_date=add_months(first_due, mortgage_after_months),
+                amount=rest,
+                kind=LineKind.MORTGAGE,
+                payer=Payer.BANK,
+            )
+        )
+        return lines
+    if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
+        raise ValidationError(
+            {"months": _("Instalments run from 1 to %(max)s months.") % {"max": MAX_MONTHS}}
+        )
+    each = (rest / months).quantize(KOPECK, rounding=ROUND_DOWN)
+    if each <= 0:
+        raise ValidationError({"months": _("Too many months for the amount left to pay.")})
+    for n in range(1, months + 1):
+        amount = each if n < months else rest - each * (months - 1)
+        lines.append(
+            PaymentLine(due_date=add_months(first_due, n), amount=amount, kind=LineKind.INSTALMENT)
+        )
+    return lines
+
+
+@transaction.atomic
+def schedule_generate(
+    *,
+    deal: Deal,
+    by,
+    first_due: date | None = None,
+    down_payment=None,
+    months: int = 12,
+    payment_method: str | None = None,
+) -> list[PaymentLine]:
+    """Replace the deal's schedule with one laid out from its payment method (see
+    ``plan_lines``); the lines sum exactly to ``deal.total_due``. ``down_payment`` is an
+    amount or a percent (``"20%"``; default 20 %). ``payment_method`` changes the deal's
+    method first when given. Raises ``ScheduleLocked`` once the deal is past its first stage,
+    ``ValidationError`` for impossible figures.
+    """
+    deal = _locked_deal(deal)
+    _check_editable(deal)
+    if payment_method and payment_method != deal.payment_method:
+        if payment_method not in PaymentMethod.values:
+            raise ValidationError({"payment_method": _("Unknown payment method.")})
+        deal.payment_method = payment_method
+        deal.save(update_fields=["payment_method"])
+    lines = plan_lines(
+        method=deal.payment_method,
+        total=deal.total_due,
+        first_due=first_due or timezone.localdate(),
+        down_payment=down_payment,
+        months=months,
+    )
+    old = [_line_data(line) for line in deal.schedule.all()]
+    deal.schedule.all().delete()
+    for line in lines:
+        line.deal = deal
+    PaymentLine.objects.bulk_create(lines)
+    _event(
+        deal,
+        by,
+        DealEventKind.SCHEDULE,
+        {
+            "action": "generated",
+            "method": deal.payment_method,
+            "old": old,
+            "new": [_line_data(line) for line in lines],
+        },
+    )
+    return list(deal.schedule.all())
+
+
+@transaction.atomic
+def schedule_line_save(
+    *,
+    deal: Deal,
+    by,
+    due_date: date,
+    amount,
+    kind: str,
+    payer: str = Payer.BUYER,
+    line: PaymentLine | None = None,
+) -> PaymentLine:
+    """Add a planned payment (``line`` None) or change one, before the contract is signed.
+    Raises ``ScheduleLocked`` after signing, ``ValidationError`` for a zero amount, an
+    unknown kind or payer, or a line of another deal."""
+    deal = _locked_deal(deal)
+    _check_editable(deal)
+    amount = _money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": _("A planned payment must be greater than zero.")})
+    if kind not in LineKind.values:
+        raise ValidationError({"kind": _("Unknown kind of payment.")})
+    if payer not in Payer.values:
+        raise ValidationError({"payer": _("Unknown payer.")})
+    if line is None:
+        old = None
+        line = PaymentLine(deal=deal)
+    else:
+        line = PaymentLine.objects.filter(pk=line.pk, deal=deal).first()
+        if line is None:
+            raise ValidationError(_("This planned payment belongs to another deal."))
+        old = _line_data(line)
+    line.due_date, line.amount, line.kind, line.payer = due_date, amount, kind, payer
+    line.save()
+    _event(
+        deal,
+        by,
+        DealEventKind.SCHEDULE,
+        {"action": "changed" if old else "added", "old": old, "new": _line_data(line)},
+    )
+    return line
+
+
+@transaction.atomic
+def schedule_line_delete(*, deal: Deal, line: PaymentLine, by) -> None:
+    """Remove a planned payment before the contract is signed (payments recorded against it
+    stay and count towards the earliest lines). Raises ``ScheduleLocked`` after signing."""
+    deal = _locked_deal(deal)
+    _check_editable(deal)
+    line = PaymentLine.objects.filter(pk=line.pk, deal=deal).first()
+    if line is None:
+        raise ValidationError(_("This planned payment belongs to another deal."))
+    old = _line_data(line)
+    line.delete()
+    _event(deal, by, DealEventKind.SCHEDULE, {"action": "deleted", "old": old, "new": None})
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    deal: Deal,
+    amount,
+    received_on: date,
+    by,
+    line: PaymentLine | None = None,
+    document: str = "",
+    channel: str = "",
+) -> Payment:
+    """Record money received against a deal (the cashier's desk, ``sales.pay``).
+
+    Refused (``PaymentRefused``) for a closed deal, a zero or negative amount, or one above
+    what is outstanding (the total due less what was received); ``ValidationError`` for a
+    non-number, more than two decimals, a date in the future or a line of another deal.
+    ``line`` ties the payment to a planned payment; without it, the payment covers the
+    earliest lines.
+    """
+    if not has_capability(by, SALES_PAY):
+        raise PaymentRefused(_("Only the cashier records received payments."))
+    amount = _money(amount)
+    deal = _locked_deal(deal)
+    if not deal.is_active:
+        raise PaymentRefused(_("The deal is closed: no payment can be recorded against it."))
+    if amount <= 0:
+        raise PaymentRefused(_("A payment must be greater than zero."))
+    if received_on > timezone.localdate():
+        raise ValidationError({"received_on": _("The date of receipt cannot be in the future.")})
+    received = deal.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    outstanding = deal.total_due - received
+    if amount > outstanding:
+        raise PaymentRefused(
+            _("%(amount)s ₽ is more than the outstanding %(outstanding)s ₽: nothing was recorded.")
+            % {"amount": money_text(amount), "outstanding": money_text(outstanding)}
+        )
+    if line is not None and line.deal_id != deal.pk:
+        raise ValidationError({"line": _("This planned payment belongs to another deal.")})
+    payment = Payment.objects.create(
+        deal=deal,
+        line=line,
+        received_on=received_on,
+        amount=amount,
+        document=document,
+        channel=channel,
+        recorded_by=by,
+    )
+    _event(
+        deal,
+        by,
+        DealEventKind.PAYMENT,
+        {
+            "payment": payment.pk,
+            "amount": str(amount),
+            "received_on": received_on.isoformat(),
+            "line": line.pk if line else None,
+            "document": document,
+            "channel": channel,
+            "outstanding": str(outstanding - amount),
+        },
+    )
+    return payment

@@ -1,0 +1,158 @@
+"""Small factories for sales tests: clients, deals at a chosen stage, promotions.
+
+Deals are built with the ORM the way the deal service leaves them (a buyer, the unit in the
+stage's status, a ``created`` event), so payment, promotion and search tests do not depend
+on the deal pages. ``deal_reach`` moves a deal to another stage with its event row.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import count
+
+from django.utils import timezone
+
+from kvartal.accounts.models import Role
+from kvartal.clients.models import Client
+from kvartal.core.testing import make_building, make_section, make_user
+from kvartal.inventory.models import BuildingKind, Unit, UnitKind, UnitStatus
+from kvartal.inventory.services import (
+    SectionPlan,
+    UnitSpec,
+    section_generate,
+    unit_set_sales_state,
+)
+
+from .. import presets
+from ..models import (
+    Deal,
+    DealBuyer,
+    DealEvent,
+    DealEventKind,
+    PaymentMethod,
+    Promotion,
+    Stage,
+    StageScheme,
+)
+
+_seq = count(1)
+
+
+def make_client(*, manager=None, **fields) -> Client:
+    n = next(_seq)
+    fields.setdefault("last_name", f"Покупателев{n}")
+    fields.setdefault("first_name", "Иван")
+    return Client.objects.create(manager=manager, created_by=manager, **fields)
+
+
+def make_unit(*, parking: bool = False, price_per_m2: Decimal = Decimal("150000")) -> Unit:
+    """A unit on sale in a fresh building (a parking space in a parking structure)."""
+    if not parking:
+        return make_section(floors=1, per_floor=2, price_per_m2=price_per_m2).units.first()
+    building = make_building(kind=BuildingKind.PARKING)
+    plan = SectionPlan(
+        number=1,
+        floors=0,
+        underground=1,
+        risers=[],
+        non_typical=[
+            UnitSpec(position=p, kind=UnitKind.PARKING, total_area=Decimal("13.25"), floor=-1)
+            for p in (1, 2)
+        ],
+        price_per_m2=price_per_m2,
+    )
+    section = section_generate(building=building, plan=plan, by=None)
+    return section.units.order_by("position").first()
+
+
+def default_scheme() -> StageScheme:
+    """The default flow; installed again when a browser test's flush removed the presets
+    that the data migration had put in."""
+    scheme = StageScheme.default()
+    if scheme is None:
+        presets.install()
+        scheme = StageScheme.default()
+    return scheme
+
+
+def stage(code: str, scheme: StageScheme | None = None) -> Stage:
+    return (scheme or default_scheme()).stages.get(code=code)
+
+
+def make_deal(
+    *,
+    manager=None,
+    unit: Unit | None = None,
+    buyer: Client | None = None,
+    price: Decimal | None = None,
+    payment_method: str = PaymentMethod.FULL,
+    number: str | None = None,
+    bti_adjustment: Decimal = Decimal(0),
+    at: datetime | None = None,
+) -> Deal:
+    """An active deal at the default flow's first stage; the unit goes "in deal"."""
+    manager = manager or make_user(Role.SALES_MANAGER)
+    unit = unit or make_unit()
+    buyer = buyer or make_client(manager=manager)
+    scheme = default_scheme()
+    first = scheme.stages.get(is_initial=True)
+    when = at or timezone.now()
+    price = unit.price if price is None else price
+    deal = Deal.objects.create(
+        number=number or f"Д-{next(_seq):05d}",
+        unit=unit,
+        scheme=scheme,
+        stage=first,
+        manager=manager,
+        payment_method=payment_method,
+        list_price=price,
+        price=price,
+        bti_adjustment=bti_adjustment,
+        area=unit.total_area,
+        created_at=when,
+        created_by=manager,
+    )
+    DealBuyer.objects.create(deal=deal, client=buyer)
+    DealEvent.objects.create(
+        deal=deal, at=when, actor=manager, kind=DealEventKind.CREATED, unit=unit, to_stage=first
+    )
+    unit_set_sales_state(unit=unit, status=first.unit_status, by=manager, at=when)
+    return deal
+
+
+def deal_reach(deal: Deal, code: str, *, at: datetime | None = None) -> Deal:
+    """Move ``deal`` to the stage ``code`` as the deal service would: stage, event, unit."""
+    target = stage(code, deal.scheme)
+    when = at or timezone.now()
+    DealEvent.objects.create(
+        deal=deal,
+        at=when,
+        actor=deal.manager,
+        kind=DealEventKind.STAGE,
+        unit=deal.unit,
+        from_stage=deal.stage,
+        to_stage=target,
+    )
+    deal.stage = target
+    if target.is_termination:
+        deal.is_active = False
+        deal.closed_at = when
+    deal.save(update_fields=["stage", "is_active", "closed_at"])
+    status = UnitStatus.AVAILABLE if target.is_termination else target.unit_status
+    unit = deal.unit
+    unit.refresh_from_db()
+    if unit.status != status:
+        unit_set_sales_state(unit=unit, status=status, by=deal.manager, at=when)
+    return deal
+
+
+def make_promotion(*, by=None, units=(), buildings=(), projects=(), **fields) -> Promotion:
+    today = timezone.localdate()
+    fields.setdefault("name", f"Акция {next(_seq)}")
+    fields.setdefault("starts_on", date(today.year, 1, 1))
+    fields.setdefault("ends_on", date(today.year, 12, 31))
+    fields.setdefault("value", Decimal("5"))
+    promotion = Promotion.objects.create(created_by=by, **fields)
+    promotion.units.set(units)
+    promotion.buildings.set(buildings)
+    promotion.projects.set(projects)
+    return promotion

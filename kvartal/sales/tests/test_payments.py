@@ -1,0 +1,419 @@
+"""Payment schedules, received payments, overdue lines, the cashier's desk and the chessboard
+marks of money (overdue; paid and part-paid parking spaces)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from kvartal.accounts.models import Role
+from kvartal.core.testing import make_user
+from kvartal.sales.models import DealEvent, LineKind, Payer, Payment, PaymentLine, PaymentMethod
+from kvartal.sales.selectors import allocate, deal_payment_state, payment_marks, payment_states
+from kvartal.sales.services.payments import (
+    PaymentRefused,
+    ScheduleLocked,
+    add_months,
+    payment_record,
+    schedule_generate,
+    schedule_line_delete,
+    schedule_line_save,
+)
+
+from .factories import deal_reach, make_deal, make_unit
+
+D = Decimal
+TODAY = timezone.localdate
+
+
+@pytest.fixture
+def cashier(db):
+    return make_user(Role.CASHIER, username="cashier")
+
+
+def schedule_of(deal):
+    return list(deal.schedule.values_list("due_date", "amount", "kind", "payer"))
+
+
+def money_rows(deal):
+    return (
+        schedule_of(deal),
+        list(Payment.objects.filter(deal=deal).values_list("amount", "line_id")),
+        DealEvent.objects.filter(deal=deal).count(),
+    )
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+def test_full_payment_is_one_lump_sum_of_the_total_due(manager):
+    deal = make_deal(manager=manager, price=D("5000000.00"), bti_adjustment=D("12345.67"))
+    lines = schedule_generate(deal=deal, by=manager, first_due=date(2026, 3, 10))
+    assert [(x.due_date, x.amount, x.kind) for x in lines] == [
+        (date(2026, 3, 10), D("5012345.67"), LineKind.LUMP_SUM)
+    ]
+    event = DealEvent.objects.get(deal=deal, kind="schedule")
+    assert event.unit_id == deal.unit_id and event.actor == manager
+
+
+def test_mortgage_is_the_buyers_down_payment_and_the_banks_tranche(manager):
+    deal = make_deal(manager=manager, price=D("6000000"), payment_method=PaymentMethod.MORTGAGE)
+    schedule_generate(deal=deal, by=manager, first_due=date(2026, 1, 31), down_payment="15%")
+    assert schedule_of(deal) == [
+        (date(2026, 1, 31), D("900000.00"), LineKind.DOWN_PAYMENT, Payer.BUYER),
+        (date(2026, 2, 28), D("5100000.00"), LineKind.MORTGAGE, Payer.BANK),
+    ]
+
+
+def test_subsidised_programme_takes_a_down_payment_amount(manager):
+    deal = make_deal(manager=manager, price=D("4000000"), payment_method=PaymentMethod.SUBSIDISED)
+    schedule_generate(deal=deal, by=manager, first_due=date(2026, 5, 1), down_payment=D("800000"))
+    assert [a for _d, a, _k, _p in schedule_of(deal)] == [D("800000.00"), D("3200000.00")]
+
+
+def test_instalments_are_n_monthly_payments_and_the_last_absorbs_the_kopecks(manager):
+    deal = make_deal(manager=manager, price=D("5000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(
+        deal=deal, by=manager, first_due=date(2026, 1, 31), down_payment="20%", months=3
+    )
+    assert schedule_of(deal) == [
+        (date(2026, 1, 31), D("1000000.00"), LineKind.DOWN_PAYMENT, Payer.BUYER),
+        (date(2026, 2, 28), D("1333333.33"), LineKind.INSTALMENT, Payer.BUYER),
+        (date(2026, 3, 31), D("1333333.33"), LineKind.INSTALMENT, Payer.BUYER),
+        (date(2026, 4, 30), D("1333333.34"), LineKind.INSTALMENT, Payer.BUYER),
+    ]
+
+
+@pytest.mark.parametrize("months", [1, 7, 12, 36, 120])
+def test_instalment_schedules_sum_exactly_to_the_total_due(manager, months):
+    deal = make_deal(
+        manager=manager,
+        price=D("7777777.77"),
+        bti_adjustment=D("-1234.56"),
+        payment_method=PaymentMethod.INSTALMENTS,
+    )
+    lines = schedule_generate(deal=deal, by=manager, down_payment="13%", months=months)
+    assert len(lines) == months + 1
+    assert sum(x.amount for x in lines) == deal.total_due == D("7776543.21")
+    assert all(x.amount == x.amount.quantize(D("0.01")) for x in lines)
+
+
+def test_a_new_schedule_replaces_the_old_one(manager):
+    deal = make_deal(manager=manager, price=D("3000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(deal=deal, by=manager, months=12)
+    schedule_generate(deal=deal, by=manager, months=2, payment_method=PaymentMethod.INSTALMENTS)
+    assert deal.schedule.count() == 3
+    assert DealEvent.objects.filter(deal=deal, kind="schedule").count() == 2
+
+
+def test_schedule_lines_can_be_added_changed_and_deleted_before_signing(manager):
+    deal = make_deal(manager=manager, price=D("1000000"))
+    line = schedule_line_save(
+        deal=deal, by=manager, due_date=date(2026, 6, 1), amount="400 000,50", kind="instalment"
+    )
+    assert line.amount == D("400000.50")
+    schedule_line_save(
+        deal=deal,
+        by=manager,
+        line=line,
+        due_date=date(2026, 7, 1),
+        amount="600000",
+        kind="lump_sum",
+    )
+    line.refresh_from_db()
+    assert (line.due_date, line.amount) == (date(2026, 7, 1), D("600000.00"))
+    schedule_line_delete(deal=deal, line=line, by=manager)
+    assert not deal.schedule.exists()
+    actions = [e.data["action"] for e in DealEvent.objects.filter(deal=deal, kind="schedule")]
+    assert actions == ["added", "changed", "deleted"]
+
+
+def test_schedule_cannot_change_after_signing_and_nothing_changes(manager):
+    deal = make_deal(manager=manager, price=D("2000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(deal=deal, by=manager, months=4)
+    line = deal.schedule.first()
+    deal_reach(deal, "signed")
+    before = money_rows(deal)
+    with pytest.raises(ScheduleLocked, match="only before the contract is signed"):
+        schedule_generate(deal=deal, by=manager, months=10)
+    with pytest.raises(ScheduleLocked):
+        schedule_line_save(deal=deal, by=manager, due_date=TODAY(), amount="1", kind="instalment")
+    with pytest.raises(ScheduleLocked):
+        schedule_line_save(
+            deal=deal, by=manager, line=line, due_date=TODAY(), amount="1", kind="instalment"
+        )
+    with pytest.raises(ScheduleLocked):
+        schedule_line_delete(deal=deal, line=line, by=manager)
+    assert money_rows(deal) == before
+
+
+@pytest.mark.parametrize(
+    ("down", "months", "field"),
+    [
+        ("100%", 3, "down_payment"),
+        ("abc", 3, "down_payment"),
+        ("2000000", 3, "down_payment"),
+        ("-5", 3, "down_payment"),
+        ("20%", 0, "months"),
+        ("20%", 400, "months"),
+    ],
+)
+def test_impossible_schedule_figures_are_refused_and_nothing_changes(manager, down, months, field):
+    deal = make_deal(manager=manager, price=D("2000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(deal=deal, by=manager, months=2)
+    before = money_rows(deal)
+    with pytest.raises(ValidationError) as error:
+        schedule_generate(deal=deal, by=manager, down_payment=down, months=months)
+    assert field in error.value.message_dict
+    assert money_rows(deal) == before
+
+
+def test_add_months_keeps_the_day_or_takes_the_last_day_of_the_month():
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2027, 12, 15), 14) == date(2029, 2, 15)
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+def test_the_cashier_records_a_payment_and_the_outstanding_amount_falls(cashier, manager):
+    deal = make_deal(manager=manager, price=D("3000000"))
+    payment = payment_record(
+        deal=deal, amount="1 000 000.25", received_on=TODAY(), by=cashier, document="ПП 17"
+    )
+    assert payment.amount == D("1000000.25") and payment.recorded_by == cashier
+    state = deal_payment_state(deal)
+    assert (state.received, state.outstanding) == (D("1000000.25"), D("1999999.75"))
+    event = DealEvent.objects.get(deal=deal, kind="payment")
+    assert event.data["amount"] == "1000000.25" and event.unit_id == deal.unit_id
+
+
+def test_a_payment_above_the_outstanding_amount_is_refused_and_nothing_changes(cashier, manager):
+    deal = make_deal(manager=manager, price=D("3000000"))
+    payment_record(deal=deal, amount=D("2500000"), received_on=TODAY(), by=cashier)
+    before = money_rows(deal)
+    with pytest.raises(PaymentRefused, match="more than the outstanding 500,000.00"):
+        payment_record(deal=deal, amount=D("500000.01"), received_on=TODAY(), by=cashier)
+    assert money_rows(deal) == before
+    payment_record(deal=deal, amount=D("500000"), received_on=TODAY(), by=cashier)
+    assert deal_payment_state(deal).paid_in_full
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("0", PaymentRefused),
+        ("-100", PaymentRefused),
+        ("сто рублей", ValidationError),
+        ("12.345", ValidationError),
+        ("NaN", ValidationError),
+    ],
+)
+def test_a_zero_negative_or_non_number_amount_is_refused(cashier, manager, amount, error):
+    deal = make_deal(manager=manager, price=D("3000000"))
+    before = money_rows(deal)
+    with pytest.raises(error):
+        payment_record(deal=deal, amount=amount, received_on=TODAY(), by=cashier)
+    assert money_rows(deal) == before
+
+
+def test_no_payment_on_a_terminated_deal(cashier, manager):
+    deal = make_deal(manager=manager, price=D("3000000"))
+    deal_reach(deal, "terminated")
+    with pytest.raises(PaymentRefused, match="closed"):
+        payment_record(deal=deal, amount=D("10"), received_on=TODAY(), by=cashier)
+    assert not Payment.objects.filter(deal=deal).exists()
+
+
+def test_only_the_cashiers_capability_records_payments(manager):
+    deal = make_deal(manager=manager, price=D("3000000"))
+    with pytest.raises(PaymentRefused):
+        payment_record(deal=deal, amount=D("10"), received_on=TODAY(), by=manager)
+    assert not Payment.objects.exists()
+
+
+def test_a_payment_dated_in_the_future_is_refused(cashier, manager):
+    deal = make_deal(manager=manager, price=D("3000000"))
+    with pytest.raises(ValidationError):
+        payment_record(
+            deal=deal, amount=D("10"), received_on=TODAY() + timedelta(days=1), by=cashier
+        )
+    assert not Payment.objects.exists()
+
+
+# --- planned against received, overdue -----------------------------------------------------
+
+
+def test_unassigned_payments_cover_the_earliest_lines_and_tied_ones_their_line():
+    lines = [PaymentLine(pk=i, amount=D(a)) for i, a in ((1, "100"), (2, "100"), (3, "100"))]
+    assert allocate(lines, {}, D("150")) == {1: D("100"), 2: D("50"), 3: D("0")}
+    # 120 tied to line 3: 100 covers it, the 20 extra goes to the earliest line.
+    assert allocate(lines, {3: D("120")}, D("0")) == {1: D("20"), 2: D("0"), 3: D("100")}
+
+
+def test_a_line_past_due_and_not_covered_is_overdue(cashier, manager):
+    today = TODAY()
+    deal = make_deal(manager=manager, price=D("3000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(
+        deal=deal, by=manager, first_due=add_months(today, -2), down_payment="0", months=3
+    )
+    # Lines: -1 month, today, +1 month, 1 000 000 each. Only the first is past due.
+    payment_record(deal=deal, amount=D("400000"), received_on=today, by=cashier)
+    state = deal_payment_state(deal)
+    assert [s.state for s in state.lines] == ["overdue", "planned", "planned"]
+    assert (state.overdue, state.overdue_since) == (D("600000.00"), add_months(today, -1))
+    assert state.lines[0].paid == D("400000") and state.planned == D("3000000.00")
+    payment_record(deal=deal, amount=D("700000"), received_on=today, by=cashier)
+    state = deal_payment_state(deal)
+    assert [s.state for s in state.lines] == ["paid", "part", "planned"]
+    assert not state.is_overdue
+
+
+def test_payment_states_cost_two_queries_for_any_number_of_deals(
+    manager, django_assert_num_queries
+):
+    deals = [make_deal(manager=manager, price=D("1000000")) for _ in range(3)]
+    for deal in deals:
+        schedule_generate(deal=deal, by=manager, months=2)
+    with django_assert_num_queries(2):
+        states = payment_states({d.pk: d.total_due for d in deals})
+    assert all(s.planned == D("1000000.00") for s in states.values())
+
+
+# --- chessboard marks ----------------------------------------------------------------------
+
+
+def overdue_deal(manager, cashier, *, unit=None):
+    deal = make_deal(manager=manager, unit=unit, price=D("1000000"))
+    schedule_generate(deal=deal, by=manager, first_due=TODAY() - timedelta(days=5))
+    return deal
+
+
+def test_overdue_marks_and_parking_paid_marks(manager, cashier):
+    late = overdue_deal(manager, cashier)
+    on_time = make_deal(manager=manager, price=D("1000000"))
+    schedule_generate(deal=on_time, by=manager, first_due=TODAY() + timedelta(days=5))
+    paid_space = make_deal(manager=manager, unit=make_unit(parking=True), price=D("900000"))
+    part_space = make_deal(manager=manager, unit=make_unit(parking=True), price=D("900000"))
+    unpaid_space = make_deal(manager=manager, unit=make_unit(parking=True), price=D("900000"))
+    flat_paid = make_deal(manager=manager, price=D("900000"))
+    for deal, amount in ((paid_space, "900000"), (part_space, "100000"), (flat_paid, "900000")):
+        payment_record(deal=deal, amount=D(amount), received_on=TODAY(), by=cashier)
+    ids = [d.unit_id for d in (late, on_time, paid_space, part_space, unpaid_space, flat_paid)]
+    marks = payment_marks(ids, timezone.now())
+    css = {unit_id: [m.css for m in found] for unit_id, found in marks.items()}
+    assert css == {
+        late.unit_id: ["overdue"],
+        paid_space.unit_id: ["paid"],
+        part_space.unit_id: ["part-paid"],
+    }
+    assert "1,000,000.00" in marks[late.unit_id][0].title
+    assert "100,000.00 of 900,000.00" in marks[part_space.unit_id][0].title
+
+
+def test_payment_marks_cost_the_same_queries_for_one_unit_or_many(
+    manager, cashier, django_assert_num_queries
+):
+    deals = [overdue_deal(manager, cashier) for _ in range(4)]
+    with django_assert_num_queries(3):
+        one = payment_marks([deals[0].unit_id], timezone.now())
+    with django_assert_num_queries(3):
+        many = payment_marks([d.unit_id for d in deals], timezone.now())
+    assert len(one) == 1 and len(many) == 4
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_the_cashier_records_a_payment_on_the_deal_page(client, cashier, manager):
+    deal = make_deal(manager=manager, price=D("2000000"))
+    client.force_login(cashier)
+    url = reverse("sales:deal-payments", args=[deal.pk])
+    response = client.post(
+        url, {"action": "record", "pay-amount": "500 000", "pay-received_on": TODAY().isoformat()}
+    )
+    assert response.status_code == 302
+    assert deal_payment_state(deal).received == D("500000")
+    page = client.get(url).content.decode()
+    assert "1,500,000.00" in page
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("2000000.01", "more than the outstanding"),
+        ("abc", "Enter a number"),
+        ("0", "greater than zero"),
+    ],
+)
+def test_bad_amounts_on_the_page_give_a_clear_message_and_change_nothing(
+    client, cashier, manager, amount, message
+):
+    deal = make_deal(manager=manager, price=D("2000000"))
+    client.force_login(cashier)
+    response = client.post(
+        reverse("sales:deal-payments", args=[deal.pk]),
+        {"action": "record", "pay-amount": amount, "pay-received_on": TODAY().isoformat()},
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+def test_schedule_edit_after_signing_is_refused_on_the_page(client, manager):
+    deal = make_deal(manager=manager, price=D("2000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(deal=deal, by=manager, months=2)
+    deal_reach(deal, "signed")
+    before = money_rows(deal)
+    client.force_login(manager)
+    response = client.post(
+        reverse("sales:deal-payments", args=[deal.pk]),
+        {"action": "generate", "plan-payment_method": "instalments", "plan-months": "6"},
+    )
+    assert response.status_code == 400
+    assert "only before the contract is signed" in response.content.decode()
+    assert money_rows(deal) == before
+
+
+def test_a_manager_cannot_record_payments_nor_open_another_managers_deal(client, manager):
+    deal = make_deal(manager=manager, price=D("2000000"))
+    client.force_login(manager)
+    response = client.post(
+        reverse("sales:deal-payments", args=[deal.pk]),
+        {"action": "record", "pay-amount": "10", "pay-received_on": TODAY().isoformat()},
+    )
+    assert response.status_code == 403
+    other = make_deal(price=D("2000000"))
+    assert client.get(reverse("sales:deal-payments", args=[other.pk])).status_code == 404
+    assert not Payment.objects.exists()
+
+
+def test_the_cashiers_desk_lists_deals_with_money_due_overdue_first(client, cashier, manager):
+    on_time = make_deal(manager=manager, price=D("1000000"), number="Д-00001")
+    schedule_generate(deal=on_time, by=manager, first_due=TODAY() + timedelta(days=3))
+    late = overdue_deal(manager, cashier)
+    paid = make_deal(manager=manager, price=D("1000000"), number="Д-00003")
+    payment_record(deal=paid, amount=D("1000000"), received_on=TODAY(), by=cashier)
+    client.force_login(cashier)
+    page = client.get(reverse("sales:cashier")).content.decode()
+    assert page.index(late.number) < page.index(on_time.number)
+    assert paid.number not in page
+    found = client.get(reverse("sales:cashier"), {"q": late.buyers.get().client.last_name})
+    assert late.number in found.content.decode() and on_time.number not in found.content.decode()
+
+
+def test_the_cashiers_desk_costs_the_same_queries_for_more_deals(
+    client, cashier, manager, django_assert_max_num_queries
+):
+    for _ in range(2):
+        overdue_deal(manager, cashier)
+    client.force_login(cashier)
+    client.get(reverse("sales:cashier"))
+    for _ in range(4):
+        overdue_deal(manager, cashier)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("sales:cashier"))
+    assert response.content.decode().count('class="overdue-row"') == 6
