@@ -20,6 +20,9 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo --size S --if-empty
 	@echo "Kvartal: http://127.0.0.1:$(PORT)/"
+	@# The periodic jobs (holds that ran out, task reminders) run beside the web server.
+	$(BIN)/python manage.py sales_tick --loop 60 & TICK=$$!; \
+	trap 'kill $$TICK 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kvartal.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile -
 
 test: install
@@ -31,6 +34,7 @@ lint: install
 
 bench: install
 	$(BIN)/python manage.py bench
+	$(BIN)/python manage.py bench_holds
 
 messages: install
 	$(BIN)/python manage.py makemessages -l ru --no-location --no-obsolete

@@ -43,6 +43,20 @@ def persona(request, db):
 
 
 @pytest.fixture(autouse=True)
+def _presets_after_a_flush(request):
+    """Transactional tests (browser, races) start from a flushed database, which drops what
+    the data migrations installed: deal flows, hold terms and lead channels go back first."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        from kvartal.clients.presets import install as install_channels
+        from kvartal.sales.presets import install
+
+        install()
+        install_channels()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Hashing with PBKDF2 would make every persona cost ~100 ms; tests need no such strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -112,6 +112,10 @@ else:
                     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;"
                 ),
             },
+            # Tests use a file, as the product does: concurrent connections (the race test)
+            # behave as in production, unlike a shared in-memory database. The process id
+            # keeps parallel runs apart; Django deletes the file at the end.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -175,3 +179,25 @@ LOGGING = {
 
 # Company branding for sheets and PDFs; an administrator edits it in the admin.
 KVARTAL_COMPANY_NAME = env_str("KVARTAL_COMPANY_NAME", "")
+
+# --- clients (personal data, lead API, task e-mails) ---
+# Fernet key for passport data at rest. Unset: derived from SECRET_KEY (development only;
+# ``check --deploy`` warns). Old keys, comma-separated, still decrypt after a rotation.
+FIELD_ENCRYPTION_KEY = env_str("KVARTAL_FIELD_KEY")
+FIELD_ENCRYPTION_OLD_KEYS = env_str("KVARTAL_FIELD_OLD_KEYS")
+KVARTAL_CONSENT_VERSION = env_str("KVARTAL_CONSENT_VERSION", "1.0")
+# POST /api/v1/leads: largest body in bytes, requests per client address per window.
+LEAD_API_MAX_BODY = env_int("KVARTAL_LEAD_MAX_BODY", 16 * 1024)
+LEAD_API_RATE = env_int("KVARTAL_LEAD_RATE", 30)
+LEAD_API_WINDOW_SECONDS = env_int("KVARTAL_LEAD_WINDOW", 60)
+# Task reminders go by e-mail too when an SMTP host is configured.
+KVARTAL_SMTP = bool(env_str("KVARTAL_EMAIL_HOST"))
+if KVARTAL_SMTP:
+    EMAIL_HOST = env_str("KVARTAL_EMAIL_HOST")
+    EMAIL_PORT = env_int("KVARTAL_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("KVARTAL_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = env_str("KVARTAL_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = env_bool("KVARTAL_EMAIL_TLS", True)
+    DEFAULT_FROM_EMAIL = env_str("KVARTAL_EMAIL_FROM", "kvartal@localhost")
+# Django Ninja serves its API docs' scripts itself (no CDN) when it is an installed app.
+INSTALLED_APPS += ["ninja"]

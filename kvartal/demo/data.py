@@ -24,8 +24,11 @@ DEMO_USERS = [  # login, role, first name, last name
     ("director", Role.DIRECTOR, "Ирина", "Волкова"),
     ("head", Role.SALES_HEAD, "Сергей", "Кузнецов"),
     ("manager", Role.SALES_MANAGER, "Анна", "Морозова"),
+    ("manager2", Role.SALES_MANAGER, "Павел", "Никитин"),
     ("keeper", Role.INVENTORY_KEEPER, "Ольга", "Лебедева"),
+    ("cashier", Role.CASHIER, "Людмила", "Соколова"),
 ]
+TEAM = "Отдел продаж"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Count
 
-from kvartal.accounts.models import Role, User
+from kvartal.accounts.models import Role, Team, User
 from kvartal.core.models import CompanyProfile
 from kvartal.inventory.models import (
     Building,
@@ -37,9 +37,10 @@ from kvartal.inventory.models import (
 )
 
 from .create import create
-from .data import COMPANY, DEMO_PASSWORD, DEMO_USERS, END, MONTHS, SIZES, START
+from .data import COMPANY, DEMO_PASSWORD, DEMO_USERS, END, MONTHS, SIZES, START, TEAM
 from .history import replay, simulate
 from .plan import plan
+from .promotions import create_promotions
 
 __all__ = [
     "COMPANY",
@@ -91,17 +92,22 @@ def generate(
         create(projects, people, say, plans=spec.units <= 3000)
         timings["create"] = time.perf_counter() - step
         step = time.perf_counter()
-        events = simulate(projects, seed)
+        managers = _managers(people)
+        create_promotions(projects, people)
+        events = simulate(projects, seed, managers=len(managers))
         timings["simulate"] = time.perf_counter() - step
         say(f"Created; replaying {len(events)} events of {MONTHS} months")
         step = time.perf_counter()
-        replay(events, people)
+        replay(events, people, managers, seed)
         timings["history"] = time.perf_counter() - step
     step = time.perf_counter()
     _analyze()
     timings["analyze"] = time.perf_counter() - step
     timings["total"] = time.perf_counter() - clock
     return Report(size=size, seed=seed, counts=counts(), timings=timings, users=user_rows)
+
+
+SELLING_ROLES = (Role.SALES_HEAD, Role.SALES_MANAGER, Role.CASHIER)
 
 
 def _users(wanted: bool) -> tuple[dict[str, User | None], list]:
@@ -117,10 +123,31 @@ def _users(wanted: bool) -> tuple[dict[str, User | None], list]:
             user.set_password(DEMO_PASSWORD)
             user.save()
             created = True
+        if user is None and role in SELLING_ROLES:
+            # Without demo users the sales still need someone to act: a stand-in who
+            # cannot sign in (no usable password).
+            user = User.objects.filter(username=f"demo-{login}").first()
+            if user is None:
+                user = User(username=f"demo-{login}", role=role, first_name=first, last_name=last)
+                user.set_unusable_password()
+                user.save()
         people[role] = user
         if user is not None and wanted:
             rows.append((login, Role(user.role).label, user.get_full_name(), created))
     return people, rows
+
+
+def _managers(people) -> list[User]:
+    """The sales managers who sell in the demo, in one team under the sales head."""
+    logins = [login for login, role, *_ in DEMO_USERS if role == Role.SALES_MANAGER]
+    managers = list(
+        User.objects.filter(
+            role=Role.SALES_MANAGER, username__in=[*logins, *(f"demo-{x}" for x in logins)]
+        ).order_by("username")
+    ) or [people[Role.SALES_MANAGER]]
+    team, _ = Team.objects.get_or_create(name=TEAM, defaults={"head": people[Role.SALES_HEAD]})
+    User.objects.filter(pk__in=[m.pk for m in managers]).update(team=team)
+    return managers
 
 
 def _analyze() -> None:

@@ -15,16 +15,30 @@ from kvartal.inventory.services import units_bulk_set_price, units_bulk_set_stat
 
 from .data import CHUNK, DEMAND, END, MONTHS, ROOMS_DEMAND, SALE_HOURS, SEASON, START, month_start
 from .plan import ProjectDraft
+from .sales import SalePath, SalesReplay, draw_path
 
 # An event: (at, order, group, payload). Events with equal (at, order, group) are one service
-# call; ``order`` puts price moves before status moves of the same moment.
-PRICE, STATUS = 1, 2
+# call; ``order`` puts price moves before status moves, and those before sales, of a moment.
+PRICE, STATUS, SALE = 1, 2, 3
 REOPENING = "Открыты продажи верхних этажей"
 RISE = "Плановое повышение цен"
 PROMO = "Акция на трёхкомнатные квартиры"
 
 
-def simulate(projects: list[ProjectDraft], seed: int) -> list[tuple]:
+class Paths:
+    """Numbers the client paths and draws who buys and through which manager."""
+
+    def __init__(self, seed: int, managers: int):
+        self.rng = random.Random(f"{seed}/paths")
+        self.managers = managers
+        self.count = 0
+
+    def new(self, unit: int) -> SalePath:
+        self.count += 1
+        return draw_path(self.rng, unit, self.managers, self.count)
+
+
+def simulate(projects: list[ProjectDraft], seed: int, managers: int = 1) -> list[tuple]:
     """Plan every sale, reservation, price rise and reopening, in Python, unit by unit."""
     drafts = [b for p in projects for b in p.buildings]
     rows = defaultdict(list)
@@ -37,15 +51,16 @@ def simulate(projects: list[ProjectDraft], seed: int) -> list[tuple]:
     events: list[tuple] = []
     free_at: dict[int, datetime] = {}  # unit → when it is next free (after its last event)
     status: dict[int, str] = {}
+    paths = Paths(seed, managers)
     for k, b in enumerate(drafts):
         rng = random.Random(f"{seed}/sales/{k}")
-        _simulate_building(b, rows[b.obj.pk], rng, events, status, free_at)
-    _last_reservations(rows, random.Random(f"{seed}/reservations"), events, status, free_at)
+        _simulate_building(b, rows[b.obj.pk], rng, events, status, free_at, paths)
+    _last_reservations(rows, random.Random(f"{seed}/reservations"), events, status, free_at, paths)
     events.sort(key=lambda e: e[:3])
     return events
 
 
-def _simulate_building(b, rows, rng, events, status, free_at) -> None:
+def _simulate_building(b, rows, rng, events, status, free_at, paths) -> None:
     weights = {}
     for unit_id, kind, rooms, view, state, _section in rows:
         w = DEMAND.get(kind) or ROOMS_DEMAND[rooms]
@@ -80,7 +95,9 @@ def _simulate_building(b, rows, rng, events, status, free_at) -> None:
     if b.launch_month <= 0:  # sold before the data set begins: entered as sold at START
         at = b.launch + timedelta(hours=3)
         for u in pick(round(n * sold(-b.launch_month))):
-            _status(events, at, u, UnitStatus.SOLD, "Продано до перехода на Kvartal", status)
+            path = paths.new(u)
+            _sale_event(events, at, "deal", path, status, UnitStatus.IN_DEAL)
+            _sale_event(events, at + timedelta(hours=2), "register", path, status, UnitStatus.SOLD)
             free_at[u] = END
     first = max(b.launch_month, 0)
     for m in range(first, MONTHS):
@@ -123,35 +140,39 @@ def _simulate_building(b, rows, rng, events, status, free_at) -> None:
             if at >= END:
                 available.add(u)
                 continue
-            back = _sale(events, rng, u, at, status, free_at)
+            back = _sale(events, rng, u, at, status, free_at, paths.new(u))
             if back is not None:
                 returns.append((back, u))
 
 
-def _sale(events, rng, u, at, status, free_at) -> int | None:
+def _sale(events, rng, u, at, status, free_at, path: SalePath) -> int | None:
     """One client's path; returns the month the unit is back on sale, if it comes back."""
     roll = rng.random()
-    if roll < 0.25:  # paid in full the same day
-        _status(events, at, u, UnitStatus.SOLD, "Подписан ДДУ", status)
-        sold_at = at
+    if roll < 0.25:  # signed the same day
+        _sale_event(events, at, "deal", path, status, UnitStatus.IN_DEAL)
+        deal_at = at
     else:
-        _status(events, at, u, UnitStatus.RESERVED, "Бронирование", status)
         later = at + timedelta(days=rng.randint(3, 30), hours=rng.choice((0, 2, 5)))
         later = later.replace(hour=rng.choice(SALE_HOURS))
         if later >= END:  # still thinking it over today
+            _sale_event(events, at, "hold", path, status, UnitStatus.RESERVED)
             free_at[u] = END
             return None
+        _sale_event(events, at, "hold", path, status, UnitStatus.RESERVED, until=later)
         if roll < 0.35:
-            _status(events, later, u, UnitStatus.AVAILABLE, "Бронь снята: клиент отказался", status)
+            _sale_event(events, later, "cancel", path, status, UnitStatus.AVAILABLE)
             free_at[u] = later
             return _month_of(later) + 1
-        _status(events, later, u, UnitStatus.SOLD, "Подписан ДДУ", status)
-        sold_at = later
+        _sale_event(events, later, "deal", path, status, UnitStatus.IN_DEAL)
+        deal_at = later
+    registered = deal_at + timedelta(days=rng.randint(7, 21))
+    if registered < END:
+        _sale_event(events, registered, "register", path, status, UnitStatus.SOLD)
     free_at[u] = END
-    if rng.random() < 0.01:
-        gone = sold_at + timedelta(days=rng.randint(30, 150))
+    if registered < END and rng.random() < 0.01:
+        gone = registered + timedelta(days=rng.randint(30, 150))
         if gone < END:
-            _status(events, gone, u, UnitStatus.AVAILABLE, "Расторжение ДДУ", status)
+            _sale_event(events, gone, "terminate", path, status, UnitStatus.AVAILABLE)
             free_at[u] = gone
             return _month_of(gone) + 1
     return None
@@ -166,7 +187,14 @@ def _status(events, at, unit_id, new, reason, status) -> None:
     status[unit_id] = new
 
 
-def _last_reservations(rows, rng, events, status, free_at) -> None:
+def _sale_event(events, at, action, path: SalePath, status, new, until=None) -> None:
+    """A step of a client's path (hold, cancel, deal, register, terminate): one service call.
+    ``len(events)`` keeps the steps of one moment in the order they were planned."""
+    events.append((at, SALE, f"{len(events):09d}", (action, path, until)))
+    status[path.unit] = new
+
+
+def _last_reservations(rows, rng, events, status, free_at, paths) -> None:
     """Bring the units held today to ~5 %: reservations of the last weeks, not yet decided."""
     total = sum(len(r) for r in rows.values())
     held = sum(1 for s in status.values() if s == UnitStatus.RESERVED)
@@ -179,14 +207,22 @@ def _last_reservations(rows, rng, events, status, free_at) -> None:
     for u in sorted(rng.sample(candidates, max(0, min(len(candidates), total // 20 - held)))):
         at = END - timedelta(days=rng.randint(1, 40), hours=24 - rng.choice(SALE_HOURS))
         if at > free_at[u]:
-            _status(events, at, u, UnitStatus.RESERVED, "Бронирование", status)
+            _sale_event(events, at, "hold", paths.new(u), status, UnitStatus.RESERVED)
 
 
-def replay(events: list[tuple], people) -> None:
-    """Write the events in date order through the services, one call per group."""
-    keeper, manager = people[Role.INVENTORY_KEEPER], people[Role.SALES_MANAGER]
+def replay(events: list[tuple], people, managers: list, seed: int) -> None:
+    """Write the events in date order through the services, one call per group; the sales
+    steps go through ``SalesReplay`` (which adds the payments as they fall due)."""
+    keeper = people[Role.INVENTORY_KEEPER]
+    sales = SalesReplay(people=people, managers=managers, end=END, seed=seed)
     for (at, order, group), items in groupby(events, key=lambda e: e[:3]):
+        for later in sales.due(at):
+            sales.apply(later[0], *later[2:])
         payloads = [e[3] for e in items]
+        if order == SALE:
+            for action, path, until in payloads:
+                sales.apply(at, action, path, until)
+            continue
         if order == PRICE:
             for building_id, percent, rooms, reason in payloads:
                 units = Unit.objects.filter(
@@ -207,12 +243,13 @@ def replay(events: list[tuple], people) -> None:
                 )
             continue
         new_status, reason = group.split("|", 1)
-        actor = keeper if reason == REOPENING else manager
         for i in range(0, len(payloads), CHUNK):
             units_bulk_set_status(
                 units=Unit.objects.filter(pk__in=payloads[i : i + CHUNK]),
                 status=new_status,
-                by=actor,
+                by=keeper,
                 reason=reason,
                 at=at,
             )
+    for later in sales.due(END):
+        sales.apply(later[0], *later[2:])

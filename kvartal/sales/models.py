@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kvartal.clients.models import Agency, Client
@@ -283,6 +284,16 @@ class StageScheme(models.Model):
         return cls.objects.filter(is_default=True).first() or cls.objects.order_by("pk").first()
 
 
+# A stage's colour names one of the status colours of the stylesheet.
+STAGE_COLOURS = {
+    "green": "available",
+    "amber": "reserved",
+    "violet": "in_deal",
+    "red": "sold",
+    "grey": "not_for_sale",
+}
+
+
 class Stage(models.Model):
     """One stage of a flow. ``unit_status`` is what the unit shows while a deal is here;
     ``outcome`` how analytics count it; ``requires`` what must be given to enter it."""
@@ -327,7 +338,19 @@ class Stage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name as people read it: a shipped name translated, a custom one as typed.
+        A bilingual shipped name ("认购 · Subscription") keeps its first part."""
+        head, sep, tail = self.name.rpartition(" · ")
+        return f"{head}{sep}{gettext(tail)}" if sep else gettext(self.name)
+
+    @property
+    def badge_class(self) -> str:
+        """The stage's colour as one of the status badge classes (``st-…``)."""
+        return "st-" + STAGE_COLOURS.get(self.colour, "not_for_sale")
 
 
 class StageTransition(models.Model):

@@ -56,6 +56,15 @@ def history() -> list[tuple]:
 
 
 def wipe() -> None:
+    from kvartal.clients.models import Client
+    from kvartal.sales.models import Deal, Hold, Payment, Promotion, QueueEntry
+
+    Payment.objects.all().delete()  # the sales protect their units and clients: they go first
+    Deal.objects.all().delete()
+    QueueEntry.objects.all().delete()
+    Hold.objects.all().delete()
+    Promotion.objects.all().delete()
+    Client.objects.all().delete()
     Unit.objects.all().delete()  # units protect their floors: they go first
     Building.objects.all().delete()
     Project.objects.all().delete()
@@ -170,7 +179,9 @@ def test_seed_demo_creates_the_demo_users_and_prints_their_password():
         "director": Role.DIRECTOR,
         "head": Role.SALES_HEAD,
         "manager": Role.SALES_MANAGER,
+        "manager2": Role.SALES_MANAGER,
         "keeper": Role.INVENTORY_KEEPER,
+        "cashier": Role.CASHIER,
     }
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
@@ -178,6 +189,29 @@ def test_seed_demo_creates_the_demo_users_and_prints_their_password():
     assert "kvartal" in out.getvalue() and "keeper" in out.getvalue()
     assert CompanyProfile.current().name == demo.COMPANY
     assert StatusChange.objects.filter(actor__username="manager").exists()
+
+
+def test_the_sales_are_real_holds_deals_and_payments(xs):
+    """Every held unit has its live hold, every unit in a deal or sold its one active deal,
+    and the money received never exceeds what is due."""
+    from django.db.models import Sum
+
+    from kvartal.sales.models import Deal, Hold, HoldState, Payment
+
+    held = set(Unit.objects.filter(status=UnitStatus.RESERVED).values_list("pk", flat=True))
+    assert held == set(Hold.objects.filter(state=HoldState.ACTIVE).values_list("unit", flat=True))
+    taken = set(
+        Unit.objects.filter(status__in=[UnitStatus.IN_DEAL, UnitStatus.SOLD]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert taken == set(Deal.objects.filter(is_active=True).values_list("unit", flat=True))
+    assert Deal.objects.filter(is_active=True).count() == len(taken)
+    assert Payment.objects.exists()
+    for deal in Deal.objects.annotate(paid=Sum("payments__amount")):
+        assert (deal.paid or 0) <= deal.total_due
+    # The sold units were sold by the managers to named buyers.
+    assert not Deal.objects.filter(buyers__isnull=True).exists()
 
 
 def test_bench_measures_both_pages_end_to_end():
