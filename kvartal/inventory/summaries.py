@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Case, Count, F, Prefetch, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from .models import (
@@ -23,6 +23,7 @@ from .models import (
     Unit,
     UnitKind,
     UnitStatus,
+    effective_status_q,
 )
 
 ZERO = Decimal("0.00")
@@ -38,6 +39,7 @@ def _m2(value) -> Decimal:
 STATUS_ORDER = (
     UnitStatus.AVAILABLE,
     UnitStatus.RESERVED,
+    UnitStatus.IN_DEAL,
     UnitStatus.SOLD,
     UnitStatus.NOT_FOR_SALE,
 )
@@ -85,13 +87,19 @@ def unit_counts_by_building(buildings: Q | None = None) -> dict[int, UnitCounts]
     if buildings is not None:
         rows = rows.filter(buildings)
     counts: dict[int, UnitCounts] = defaultdict(UnitCounts)
+    # Counted by the status users see: a hold that has run out is on sale again.
+    shown = Case(
+        When(effective_status_q(UnitStatus.AVAILABLE), then=Value(UnitStatus.AVAILABLE.value)),
+        default=F("status"),
+    )
     for row in (
-        rows.values("building_id", "status")
+        rows.annotate(shown=shown)
+        .values("building_id", "shown")
         .annotate(n=Count("pk"), area=Sum("total_area"))
         .order_by()
     ):
         entry = counts[row["building_id"]]
-        entry.by_status[row["status"]] = row["n"]
+        entry.by_status[row["shown"]] = entry.by_status.get(row["shown"], 0) + row["n"]
         entry.total_area += _m2(row["area"])
     return counts
 

@@ -5,6 +5,7 @@ from html import escape
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format, localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from kvartal.accounts.permissions import INVENTORY_VIEW, require
 from kvartal.core.templatetags.kvartal import area, money
 
-from ..models import UnitKind
+from ..models import UnitKind, UnitStatus
 from ..search import search_units, sort_links, totals
 
 PER_PAGE = 50
@@ -31,9 +32,12 @@ def catalogue_rows(units) -> SafeString:
     head, tail = escape(head), escape(tail)
     none = '<span class="muted">—</span>'
     studio = escape(_("studio"))
+    labels = {value: str(label) for value, label in UnitStatus.choices}
+    now = timezone.now()
     rows = []
     for unit in units:
         building = unit.building
+        shown = unit.effective_status(now)
         kind = ""
         if unit.kind != UnitKind.APARTMENT:
             kind = f' <span class="muted small">{escape(unit.get_kind_display())}</span>'
@@ -64,8 +68,8 @@ def catalogue_rows(units) -> SafeString:
             f'\n            <td class="num strong">{price}</td>'
             f'\n            <td class="num">{per_m2}</td>'
             f'\n            <td class="num">{completion}</td>'
-            f'\n            <td><span class="badge st-{escape(unit.status)}">'
-            f"{escape(unit.get_status_display())}</span>\n</td>"
+            f'\n            <td><span class="badge st-{escape(shown)}">'
+            f"{escape(labels[shown])}</span>\n</td>"
             "\n          </tr>\n          "
         )
     return mark_safe("".join(rows))
