@@ -1,19 +1,19 @@
 """The lead channels shipped with Kvartal (editable afterwards). Names are marked for
 translation and shown through ``gettext`` (``Channel.__str__``)."""
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 CHANNELS = [
-    ("site", N_("Website")),
-    ("call", N_("Call")),
-    ("walk_in", N_("Walk-in")),
-    ("agency", N_("Agency")),
-    ("yandex", N_("Yandex")),
-    ("avito", N_("Avito")),
-    ("cian", N_("CIAN")),
-    ("domclick", N_("DomClick")),
-    ("referral", N_("Referral")),
-    ("other", N_("Other")),
+    ("site", gettext_noop("Website")),
+    ("call", gettext_noop("Call")),
+    ("walk_in", gettext_noop("Walk-in")),
+    ("agency", gettext_noop("Agency")),
+    ("yandex", gettext_noop("Yandex")),
+    ("avito", gettext_noop("Avito")),
+    ("cian", gettext_noop("CIAN")),
+    ("domclick", gettext_noop("DomClick")),
+    ("referral", gettext_noop("Referral")),
+    ("other", gettext_noop("Other")),
 ]
 
 

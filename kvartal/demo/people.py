@@ -216,6 +216,8 @@ def person(rng: random.Random, n: int) -> Person:
     if female:
         last = last + "а"
         middle = middle.removesuffix("ич") + "на"
-    phone = f"+79{rng.choice((12, 22, 50, 61, 82, 92, 96, 98)):02d}{n:07d}"
+    # Unique for n (a permutation of 0 … 10⁷−1), not a visible counter.
+    code = rng.choice((12, 22, 50, 61, 82, 92, 96, 98))
+    phone = f"+79{code:02d}{(n * 7_654_321 + 1_234_567) % 10**7:07d}"
     email = f"{_latin(first)}.{_latin(last)}{n}@example.ru" if rng.random() < 0.6 else ""
     return Person(last, first, middle, phone, email)

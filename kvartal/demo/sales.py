@@ -144,7 +144,8 @@ class SalesReplay:
     def client(self, path: SalePath, at: datetime):
         """The path's buyer. A new one first came as a lead (a few days before), was
         converted, gave consent and visited the sales office."""
-        client = self.clients.get(path.buyer)
+        key = ("company", path.buyer % len(COMPANIES)) if path.company else path.buyer
+        client = self.clients.get(key)
         if client is not None:
             return client
         manager = self.managers[path.manager]
@@ -154,8 +155,8 @@ class SalesReplay:
                 by=manager,
                 kind="company",
                 company_name=COMPANIES[path.buyer % len(COMPANIES)],
-                inn=f"66{path.buyer:08d}",
-                phone=f"+7343{path.buyer:07d}",
+                inn=f"66{7_100_000 + path.buyer:08d}",
+                phone=f"+7343{3_100_000 + path.buyer * 7919 % 6_000_000:07d}",
                 created_at=first_contact,
             )
         else:
@@ -164,7 +165,7 @@ class SalesReplay:
             lead = lead_create(
                 by=manager,
                 channel=channel,
-                name=f"{p.first_name} {p.last_name}",
+                name=f"{p.last_name} {p.first_name} {p.middle_name}",
                 phone=p.phone,
                 email=p.email,
                 message="Интересует квартира, прошу перезвонить",
@@ -173,9 +174,8 @@ class SalesReplay:
                 utm_source=channel.code if channel.code in ("yandex", "cian", "avito") else "",
             )
             client = lead_convert(lead=lead, by=manager, at=first_contact + timedelta(hours=2))
-            client.last_name, client.middle_name = p.last_name, p.middle_name
             client.created_at = first_contact
-            client.save(update_fields=["last_name", "middle_name", "created_at"])
+            client.save(update_fields=["created_at"])
             consent_record(
                 client=client,
                 by=manager,
@@ -191,7 +191,7 @@ class SalesReplay:
                 asked_about="Планировки, ипотека, сроки сдачи",
                 units=[path.unit],
             )
-        self.clients[path.buyer] = client
+        self.clients[key] = client
         return client
 
     # --- events ---------------------------------------------------------------------------

@@ -5,13 +5,13 @@ marked for translation and shown through ``gettext`` (``Stage.label``), so the R
 reads in Russian. Used by the data migration and by ``sales_presets`` for a fresh install.
 """
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 # code, name, unit status, outcome, requires, initial, termination, needs approval, colour
 RU_STAGES = [
     (
         "preparation",
-        N_("Contract preparation"),
+        gettext_noop("Contract preparation"),
         "in_deal",
         "in_work",
         "",
@@ -20,11 +20,11 @@ RU_STAGES = [
         False,
         "amber",
     ),
-    ("signed", N_("Contract signed"), "in_deal", "in_work", "", False, False, False, "violet"),
-    ("registered", N_("Registered"), "sold", "bought", "registration", False, False, False, "red"),
-    ("paid", N_("Paid in full"), "sold", "bought", "paid", False, False, False, "red"),
-    ("handed_over", N_("Handed over"), "sold", "bought", "act", False, False, False, "grey"),
-    ("terminated", N_("Terminated"), "in_deal", "refused", "reason", False, True, True, "grey"),
+    ("signed", gettext_noop("Contract signed"), "in_deal", "in_work", "", False, False, False, "violet"),
+    ("registered", gettext_noop("Registered"), "sold", "bought", "registration", False, False, False, "red"),
+    ("paid", gettext_noop("Paid in full"), "sold", "bought", "paid", False, False, False, "red"),
+    ("handed_over", gettext_noop("Handed over"), "sold", "bought", "act", False, False, False, "grey"),
+    ("terminated", gettext_noop("Terminated"), "in_deal", "refused", "reason", False, True, True, "grey"),
 ]
 RU_FLOW = [
     ("preparation", "signed"),
@@ -38,10 +38,10 @@ RU_FLOW = [
 ]
 
 CN_STAGES = [
-    ("pledge", "认筹 · " + N_("Pledge"), "in_deal", "in_work", "", True, False, False, "amber"),
+    ("pledge", "认筹 · " + gettext_noop("Pledge"), "in_deal", "in_work", "", True, False, False, "amber"),
     (
         "subscription",
-        "认购 · " + N_("Subscription"),
+        "认购 · " + gettext_noop("Subscription"),
         "in_deal",
         "in_work",
         "",
@@ -52,7 +52,7 @@ CN_STAGES = [
     ),
     (
         "contract",
-        "签约 · " + N_("Contract"),
+        "签约 · " + gettext_noop("Contract"),
         "sold",
         "bought",
         "registration",
@@ -63,7 +63,7 @@ CN_STAGES = [
     ),
     (
         "collected",
-        "回款 · " + N_("Collected"),
+        "回款 · " + gettext_noop("Collected"),
         "sold",
         "bought",
         "paid",
@@ -74,7 +74,7 @@ CN_STAGES = [
     ),
     (
         "refund",
-        "退房 · " + N_("Withdrawn"),
+        "退房 · " + gettext_noop("Withdrawn"),
         "in_deal",
         "refused",
         "reason",
@@ -94,8 +94,8 @@ CN_FLOW = [
 ]
 
 SCHEMES = [
-    ("ru", N_("Russia: ДДУ / ДКП"), True, RU_STAGES, RU_FLOW),
-    ("cn", N_("China: 认筹 → 认购 → 签约 → 回款"), False, CN_STAGES, CN_FLOW),
+    ("ru", gettext_noop("Russia: ДДУ / ДКП"), True, RU_STAGES, RU_FLOW),
+    ("cn", gettext_noop("China: 认筹 → 认购 → 签约 → 回款"), False, CN_STAGES, CN_FLOW),
 ]
 HOLD_DAYS = [1, 3, 7, 14]
 
