@@ -74,7 +74,7 @@ CN_STAGES = [
     ),
     (
         "refund",
-        "退房 · " + gettext_noop("Withdrawn"),
+        "退房 · " + gettext_noop("Refunded"),
         "in_deal",
         "refused",
         "reason",
