@@ -270,18 +270,11 @@ def _check_transition(unit: Unit, status: str) -> None:
         raise ValidationError({"price": _("Set a price before putting the unit on sale.")})
 
 
-@transaction.atomic
-def unit_set_status(
-    *, unit: Unit, status: str, by, reason: str = "", at: datetime | None = None
-) -> Unit:
-    """Move a unit to another status along ``STATUS_TRANSITIONS`` and append a history row.
-
-    Raises ``InvalidStatusTransition`` for a move the table does not allow, ``ValidationError``
-    when a unit without a price would go on sale.
-    """
-    unit = _locked(unit)
+def _write_status(unit: Unit, status: str, *, by, reason: str, when: datetime) -> list[str]:
+    """Under the caller's lock and transaction (no savepoint of its own): check the move,
+    append the ``StatusChange`` row and set the new status on ``unit`` in memory. Returns the
+    fields to save; the caller writes them in one ``UPDATE`` with anything else it changes."""
     _check_transition(unit, status)
-    when = _now(at)
     StatusChange.objects.create(
         unit=unit,
         at=when,
@@ -292,7 +285,20 @@ def unit_set_status(
         reason=reason,
     )
     unit.status, unit.status_changed_at = status, when
-    unit.save(update_fields=["status", "status_changed_at"])
+    return ["status", "status_changed_at"]
+
+
+@transaction.atomic
+def unit_set_status(
+    *, unit: Unit, status: str, by, reason: str = "", at: datetime | None = None
+) -> Unit:
+    """Move a unit to another status along ``STATUS_TRANSITIONS`` and append a history row.
+
+    Raises ``InvalidStatusTransition`` for a move the table does not allow, ``ValidationError``
+    when a unit without a price would go on sale.
+    """
+    unit = _locked(unit)
+    unit.save(update_fields=_write_status(unit, status, by=by, reason=reason, when=_now(at)))
     return unit
 
 
@@ -343,7 +349,7 @@ def _messages(error: Exception) -> list[str]:
     return [str(error)]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def unit_set_sales_state(
     *,
     unit: Unit,
@@ -354,35 +360,45 @@ def unit_set_sales_state(
     at: datetime | None = None,
 ) -> Unit:
     """The sales services' one door into a unit: its status and, while reserved, the end of
-    the hold. Called by them inside their own transaction, after ``unit_lock``.
+    the hold.
+
+    Contract: ``unit`` is the row the caller got from ``unit_lock`` in the transaction it is
+    in now (and has not changed behind it); it is not locked or read again here. The caller's
+    transaction is used as it is (no savepoint of its own: a refusal here rolls the caller's
+    whole action back); called outside one, it opens its own.
 
     Moving to another status goes along ``STATUS_TRANSITIONS`` with a history row (as
     ``unit_set_status``); staying reserved only moves ``hold_until`` (a hold extended or
     passed to the next in the queue). Leaving "reserved" for "available" applies a price set
-    during the hold (``pending_price``) with its own ``PriceChange`` row.
+    during the hold (``pending_price``) with its own ``PriceChange`` row. Everything that
+    changes on the unit is written in one ``UPDATE`` (none when nothing changes).
     """
-    unit = _locked(unit)
     when = _now(at)
+    fields = []
     if status != unit.status:
-        unit = unit_set_status(unit=unit, status=status, by=by, reason=reason, at=when)
-    unit.hold_until = hold_until if status == UnitStatus.RESERVED else None
-    fields = ["hold_until"]
+        fields += _write_status(unit, status, by=by, reason=reason, when=when)
+    hold_until = hold_until if status == UnitStatus.RESERVED else None
+    if hold_until != unit.hold_until:
+        unit.hold_until = hold_until
+        fields.append("hold_until")
     pending = unit.pending_price
     if status != UnitStatus.RESERVED and pending is not None:
         unit.pending_price = None
         fields.append("pending_price")
-    unit.save(update_fields=fields)
-    if status == UnitStatus.AVAILABLE and pending is not None and pending != unit.price:
-        PriceChange.objects.create(
-            unit=unit,
-            at=when,
-            actor=by,
-            old_price=unit.price,
-            new_price=pending,
-            reason=_("Price set during the hold"),
-        )
-        unit.price = pending
-        unit.save(update_fields=["price"])
+        if status == UnitStatus.AVAILABLE and pending != unit.price:
+            PriceChange.objects.create(
+                unit=unit,
+                at=when,
+                actor=by,
+                old_price=unit.price,
+                new_price=pending,
+                reason=_("Price set during the hold"),
+            )
+            unit.price = pending
+            fields.append("price")
+    if fields:
+        unit.save(update_fields=fields)
+    if "price" in fields:
         unit.refresh_from_db(fields=["price_per_m2"])
     return unit
 

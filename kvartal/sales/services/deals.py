@@ -31,7 +31,6 @@ from ..models import (
     DealEvent,
     DealEventKind,
     Hold,
-    HoldState,
     LineKind,
     Payer,
     PaymentLine,
@@ -165,23 +164,19 @@ def _save_buyers(deal: Deal, rows: list[BuyerShare]) -> None:
     )
 
 
-def _live_hold(unit: Unit, now: datetime) -> Hold | None:
-    hold = Hold.objects.filter(unit=unit, state=HoldState.ACTIVE).order_by("-pk").first()
-    return hold if hold is not None and hold.is_live(now) else None
-
-
 def _check_unit_free(
-    unit: Unit, *, now: datetime, own_hold: Hold | None, clients: set[int]
+    unit: Unit, *, now: datetime, own_hold: Hold | None, clients: set[int], active: Hold | None
 ) -> Hold | None:
     """Under the unit lock: no other active deal, no live hold for somebody else, the unit on
-    sale or held for this deal. Returns the live hold this deal takes over, if any."""
+    sale or held for this deal. ``active``: the unit's active hold as ``_settled`` read it
+    under this lock. Returns the live hold this deal takes over, if any."""
     if Deal.objects.filter(unit=unit, is_active=True).exists():
         if unit.status == UnitStatus.SOLD:
             raise UnitNotAvailable(
                 _("%(unit)s is already sold under another deal.") % {"unit": unit}
             )
         raise UnitNotAvailable(_("%(unit)s is in another deal.") % {"unit": unit})
-    hold = _live_hold(unit, now)
+    hold = active if active is not None and active.is_live(now) else None
     if hold is not None:
         mine = (own_hold is not None and hold.pk == own_hold.pk) or hold.client_id in clients
         if not mine:
@@ -210,12 +205,17 @@ def _list_price(unit: Unit, hold: Hold | None) -> Decimal:
     return hold.price if hold is not None else unit.price
 
 
-def _settled(unit: Unit, *, by, when: datetime) -> Unit:
+def _settled(unit: Unit, *, by, when: datetime) -> tuple[Unit, Hold | None]:
     """Under the unit lock: a hold that has run out is finalised first (the unit back on sale
-    with a price set meanwhile, or held for the first in its queue)."""
-    from .holds import _settle
+    with a price set meanwhile, or held for the first in its queue). Returns the unit and
+    its active hold now (``None`` when it has none)."""
+    from .holds import _active_hold, _expire
 
-    return _settle(unit, by=by, when=when)
+    hold = _active_hold(unit)
+    if hold is not None and hold.expires_at <= when:
+        unit = _expire(unit, hold, when=when)
+        hold = _active_hold(unit)  # the first in the queue may have got it
+    return unit, hold
 
 
 @dataclass(frozen=True)
@@ -323,9 +323,11 @@ def _create_numbered(deal: Deal, year: int) -> Deal:
 
 
 def _convert_hold(hold: Hold, *, by, at: datetime) -> None:
-    from .holds import hold_convert
+    """Turn the live hold this deal takes over into the deal. The caller holds the unit's
+    lock and got ``hold`` from ``_check_unit_free`` under it (so it is live)."""
+    from .holds import convert_locked_hold
 
-    hold_convert(hold=hold, by=by, at=at)
+    convert_locked_hold(hold=hold, by=by, at=at)
 
 
 @transaction.atomic
@@ -357,17 +359,20 @@ def deal_open(
     ``PriceBelowMinimum``.
     """
     when = _now(at)
-    if hold is not None:
-        unit = hold.unit
-    if unit is None:
+    unit_id = hold.unit_id if hold is not None else unit.pk if unit is not None else None
+    if unit_id is None:
         raise UnitNotAvailable(_("Choose the unit of the deal."))
-    unit = _settled(unit_lock(unit_id=unit.pk), by=by, when=when)
+    unit, active = _settled(unit_lock(unit_id=unit_id), by=by, when=when)
     rows = _buyers(buyers)
     if hold is not None:
-        hold = Hold.objects.select_for_update().get(pk=hold.pk)
-        if not hold.is_live(when):
+        # Live means active and not run out: then it is the unit's one active hold, read
+        # (and a run-out one finalised) under the unit's lock just now.
+        if active is None or active.pk != hold.pk or not active.is_live(when):
             raise HoldNotLive(_("The hold has ended: open the deal from the unit."))
-    hold = _check_unit_free(unit, now=when, own_hold=hold, clients={b.client.pk for b in rows})
+        hold = active
+    hold = _check_unit_free(
+        unit, now=when, own_hold=hold, clients={b.client.pk for b in rows}, active=active
+    )
     breakdown = deal_price(
         unit=unit,
         list_price=_list_price(unit, hold),
@@ -377,8 +382,17 @@ def deal_open(
         approved_by=approved_by,
         on=timezone.localdate(when),
     )
-    scheme = scheme or StageScheme.default()
-    stage = scheme.stages.get(is_initial=True)
+    stage = None
+    if scheme is None:
+        # The default flow with its first stage in one query (else StageScheme.default()).
+        stage = (
+            Stage.objects.select_related("scheme")
+            .filter(scheme__is_default=True, is_initial=True)
+            .first()
+        )
+        scheme = stage.scheme if stage is not None else StageScheme.default()
+    if stage is None:
+        stage = scheme.stages.get(is_initial=True)
     deal = Deal(
         unit=unit,
         hold=hold,
@@ -404,7 +418,6 @@ def deal_open(
     _save_buyers(deal, rows)
     if hold is not None:
         _convert_hold(hold, by=by, at=when)
-        unit = unit_lock(unit_id=unit.pk)
     unit_set_sales_state(
         unit=unit,
         status=stage.unit_status,
@@ -437,7 +450,13 @@ def deal_open(
 def _locked_deal(deal: Deal) -> tuple[Deal, Unit]:
     """The unit lock first (the one order every sales operation takes), then the deal."""
     unit = unit_lock(unit_id=deal.unit_id)
-    deal = Deal.objects.select_for_update().select_related("stage", "scheme").get(pk=deal.pk)
+    # The deal's row only (``of``): locking its stage and flow rows too, as a plain FOR UPDATE
+    # over the join does on PostgreSQL, would queue every deal at that stage behind this one.
+    deal = (
+        Deal.objects.select_for_update(of=("self",))
+        .select_related("stage", "scheme")
+        .get(pk=deal.pk)
+    )
     if deal.unit_id != unit.pk:  # swapped meanwhile: lock the unit it is on now
         unit = unit_lock(unit_id=deal.unit_id)
     if not deal.is_active:
@@ -646,9 +665,9 @@ def deal_swap_unit(
         )
     if deal.bti_area is not None:
         raise DealError(_("The BTI area is recorded: the unit can no longer be swapped."))
-    new_unit = _settled(unit_lock(unit_id=unit.pk), by=by, when=when)
+    new_unit, active = _settled(unit_lock(unit_id=unit.pk), by=by, when=when)
     clients = set(deal.buyers.values_list("client_id", flat=True))
-    hold = _check_unit_free(new_unit, now=when, own_hold=None, clients=clients)
+    hold = _check_unit_free(new_unit, now=when, own_hold=None, clients=clients, active=active)
     promotion = deal.promotion
     on = timezone.localdate(when)
     if promotion is not None and not (
@@ -700,7 +719,6 @@ def deal_swap_unit(
     )
     if hold is not None:
         _convert_hold(hold, by=by, at=when)
-        new_unit = unit_lock(unit_id=new_unit.pk)
     unit_set_sales_state(
         unit=new_unit,
         status=deal.stage.unit_status,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -119,23 +120,72 @@ def _event(hold: Hold, kind: str, *, by, when, old=None, new=None, reason: str =
     )
 
 
+def _holds():
+    """Holds with what ending one needs: its people, and ``waiting`` (anyone in the unit's
+    queue; read with the hold, one query instead of two)."""
+    return Hold.objects.select_related("client", "manager").annotate(
+        waiting=Exists(
+            QueueEntry.objects.filter(unit_id=OuterRef("unit_id"), state=QueueState.WAITING)
+        )
+    )
+
+
 def _locked_hold(hold: Hold) -> tuple[Unit, Hold]:
     """The hold's unit under its row lock, then the hold re-read (the lock guards both)."""
     unit = unit_lock(unit_id=hold.unit_id)
-    return unit, Hold.objects.select_related("client", "manager").get(pk=hold.pk)
+    return unit, _holds().get(pk=hold.pk)
 
 
 def _active_hold(unit: Unit) -> Hold | None:
-    return (
-        Hold.objects.select_related("client", "manager")
-        .filter(unit_id=unit.pk, state=HoldState.ACTIVE)
-        .first()
+    return _holds().filter(unit_id=unit.pk, state=HoldState.ACTIVE).first()
+
+
+# The check hold_create runs under the unit's lock, as one statement. Written in SQL: it is
+# the hot path of taking a unit, and building these four subqueries with the ORM costs several
+# times the query itself in CPU (measured ~2.6 ms against ~0.15 ms per hold).
+_HOLD_CHECK_SQL = """
+SELECT
+    (SELECT h.id FROM {hold} h WHERE h.unit_id = %(unit)s AND h.state = %(active)s),
+    EXISTS (SELECT 1 FROM {hold} h
+            WHERE h.unit_id = %(unit)s AND h.state = %(active)s AND h.expires_at > %(now)s),
+    EXISTS (SELECT 1 FROM {deal} d WHERE d.unit_id = %(unit)s AND d.is_active = %(true)s),
+    EXISTS (SELECT 1 FROM {queue} q
+            WHERE q.unit_id = %(unit)s AND q.client_id = %(client)s AND q.state = %(waiting)s)
+"""
+
+
+def _hold_check(unit: Unit, client, now: datetime) -> dict:
+    """Under the unit's lock, in one query: its active hold (``hold_id``) and whether that is
+    live at ``now`` (``hold_live``), whether the unit is in an active deal (``in_deal``), and
+    whether ``client`` waits in its queue (``client_waiting``; a new client, ``None``, does
+    not). A statement of its own after the lock's, so that on PostgreSQL it sees what the
+    previous holder of the lock committed (the one-active-hold and one-active-deal
+    constraints stay the database's backstop)."""
+    sql = _HOLD_CHECK_SQL.format(
+        hold=Hold._meta.db_table, deal=Deal._meta.db_table, queue=QueueEntry._meta.db_table
     )
+    params = {
+        "unit": unit.pk,
+        "active": HoldState.ACTIVE,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "true": True,
+        "client": client.pk if client is not None else None,
+        "waiting": QueueState.WAITING,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        hold_id, live, in_deal, waiting = cursor.fetchone()
+    return {
+        "hold_id": hold_id,
+        "hold_live": bool(live),
+        "in_deal": bool(in_deal),
+        "client_waiting": bool(waiting),
+    }
 
 
 def _release_unit(unit: Unit, *, by, when, reason: str) -> Unit:
     """A hold ended without a deal: the unit goes back on sale (a price set meanwhile
-    applies there, in inventory)."""
+    applies there, in inventory). ``unit``: the row under this transaction's lock."""
     if unit.status == UnitStatus.RESERVED:
         return unit_set_sales_state(
             unit=unit, status=UnitStatus.AVAILABLE, by=by, reason=reason, at=when
@@ -162,12 +212,15 @@ def _expire(unit: Unit, hold: Hold, *, when: datetime) -> Unit:
         % {"unit": unit, "client": hold.client},
         url=_unit_url(unit.pk),
     )
-    return _grant_next(unit, when=when)
+    return _grant_next(unit, when=when, waiting=getattr(hold, "waiting", None))
 
 
-def _grant_next(unit: Unit, *, when: datetime) -> Unit:
-    """The unit is back on sale: the first waiting client of its queue gets it on hold."""
-    if unit.status != UnitStatus.AVAILABLE:
+def _grant_next(unit: Unit, *, when: datetime, waiting: bool | None = None) -> Unit:
+    """The unit is back on sale: the first waiting client of its queue gets it on hold.
+
+    ``waiting``: whether anyone waits, when the caller has read it under this lock
+    (``_holds``); ``False`` spares the queue's query."""
+    if unit.status != UnitStatus.AVAILABLE or waiting is False:
         return unit
     entry = (
         QueueEntry.objects.select_related("client", "manager")
@@ -239,17 +292,24 @@ def _end_of(*, starts_at: datetime, days: int | None, expires_at: datetime | Non
 
 
 def unit_blocker(
-    unit: Unit, now: datetime | None = None, *, hold_checked: bool = False
+    unit: Unit,
+    now: datetime | None = None,
+    *,
+    hold_checked: bool = False,
+    in_deal: bool | None = None,
 ) -> str | None:
     """Why ``unit`` cannot be held now (a message), or ``None`` when it can.
 
     Read-only: the page's predicate. The services repeat it under the unit's lock
-    (``hold_checked``: they have looked for a live hold already).
+    (``hold_checked``: they have looked for a live hold already; ``in_deal``: whether the
+    unit is in an active deal, when they have read it already).
     """
     now = now or timezone.now()
     if not hold_checked and live_hold_exists(unit, now):
         return _("%(unit)s is already held by another client.") % {"unit": unit}
-    if Deal.objects.filter(unit_id=unit.pk, is_active=True).exists():
+    if in_deal is None:
+        in_deal = Deal.objects.filter(unit_id=unit.pk, is_active=True).exists()
+    if in_deal:
         return _("%(unit)s is in a deal.") % {"unit": unit}
     if unit.effective_status(now) != UnitStatus.AVAILABLE:
         return _("%(unit)s is not available: it is “%(status)s”.") % {
@@ -308,32 +368,38 @@ def hold_create(
         amount, receipt_number = None, ""
 
     unit = unit_lock(unit_id=unit.pk)
-    if (current := _active_hold(unit)) is not None:
-        if current.expires_at > when:
+    check = _hold_check(unit, client, when)
+    if check["hold_id"] is not None:
+        if check["hold_live"]:
             raise UnitNotAvailable(
                 _("%(unit)s is already held by another client.") % {"unit": unit}
             )
-        unit = _expire(unit, current, when=when)  # ran out: finalise it (the queue moves)
-    if (reason := unit_blocker(unit, when, hold_checked=True)) is not None:
+        # ran out: finalise it (the queue moves on: its first client may get the unit)
+        unit = _expire(unit, _active_hold(unit), when=when)
+        check["client_waiting"] = None  # not known any more
+    if (
+        reason := unit_blocker(unit, when, hold_checked=True, in_deal=check["in_deal"])
+    ) is not None:
         raise UnitNotAvailable(reason)
     if client is None:
         client = client_create(by=by, manager=manager, **(new_client or {}))
     try:
-        with transaction.atomic():
-            hold = Hold.objects.create(
-                unit=unit,
-                client=client,
-                manager=manager,
-                kind=kind,
-                basis=basis,
-                comment=comment,
-                amount=amount,
-                receipt_number=receipt_number.strip(),
-                price=unit.price,
-                starts_at=when,
-                expires_at=end,
-                created_by=by,
-            )
+        # No savepoint: on an error nothing more runs in this transaction before it (or the
+        # savepoint of this function, inside a caller's transaction) is rolled back.
+        hold = Hold.objects.create(
+            unit=unit,
+            client=client,
+            manager=manager,
+            kind=kind,
+            basis=basis,
+            comment=comment,
+            amount=amount,
+            receipt_number=receipt_number.strip(),
+            price=unit.price,
+            starts_at=when,
+            expires_at=end,
+            created_by=by,
+        )
     except IntegrityError as error:  # the database's backstop: one active hold per unit
         raise UnitNotAvailable(
             _("%(unit)s is already held by another client.") % {"unit": unit}
@@ -347,10 +413,11 @@ def hold_create(
         reason=_("Held for %(client)s") % {"client": client},
         at=when,
     )
-    # A client who waited in the queue and now holds the unit leaves the queue.
-    QueueEntry.objects.filter(unit_id=unit.pk, client=client, state=QueueState.WAITING).update(
-        state=QueueState.GRANTED, hold=hold
-    )
+    if check["client_waiting"] is not False:
+        # A client who waited in the queue and now holds the unit leaves the queue.
+        QueueEntry.objects.filter(unit_id=unit.pk, client=client, state=QueueState.WAITING).update(
+            state=QueueState.GRANTED, hold=hold
+        )
     return hold
 
 
@@ -422,7 +489,7 @@ def hold_cancel(*, hold: Hold, by, reason: str, at: datetime | None = None) -> H
     hold.save(update_fields=["state", "ended_at", "ended_by", "end_reason"])
     _event(hold, HoldEventKind.CANCELLED, by=by, when=when, old=hold.expires_at, reason=reason)
     unit = _release_unit(unit, by=by, when=when, reason=reason.strip())
-    _grant_next(unit, when=when)
+    _grant_next(unit, when=when, waiting=hold.waiting)
     return hold
 
 
@@ -434,12 +501,18 @@ def hold_convert(*, hold: Hold, by, at: datetime | None = None) -> Hold:
     It leaves the unit's status to the deal service. Raises ``HoldNotLive``.
     """
     when = _now(at)
-    unit, hold = _locked_hold(hold)
+    _unit, hold = _locked_hold(hold)
     if not hold.is_live(when):
         raise HoldNotLive(_("This hold has already ended: hold the unit again first."))
-    hold.state, hold.ended_at, hold.ended_by = HoldState.CONVERTED, when, by
+    return convert_locked_hold(hold=hold, by=by, at=when)
+
+
+def convert_locked_hold(*, hold: Hold, by, at: datetime) -> Hold:
+    """``hold_convert`` for a caller that holds the unit's lock in this transaction and has
+    checked under it that ``hold`` is live (``deal_open``): no second lock, no savepoint."""
+    hold.state, hold.ended_at, hold.ended_by = HoldState.CONVERTED, at, by
     hold.save(update_fields=["state", "ended_at", "ended_by"])
-    _event(hold, HoldEventKind.CONVERTED, by=by, when=when, old=hold.expires_at)
+    _event(hold, HoldEventKind.CONVERTED, by=by, when=at, old=hold.expires_at)
     return hold
 
 

@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,10 +58,11 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _locked_deal(deal: Deal) -> Deal:
-    """The deal re-read after the unit row lock, with what the checks need."""
+def _locked_deal(deal: Deal, **annotations) -> Deal:
+    """The deal re-read after the unit row lock, with what the checks need (and
+    ``annotations``, read in the same query)."""
     unit_lock(unit_id=deal.unit_id)
-    return Deal.objects.select_related("stage", "unit").get(pk=deal.pk)
+    return Deal.objects.select_related("stage", "unit").annotate(**annotations).get(pk=deal.pk)
 
 
 def schedule_is_editable(deal: Deal) -> bool:
@@ -321,14 +322,21 @@ def payment_record(
     if not has_capability(by, SALES_PAY):
         raise PaymentRefused(_("Only the cashier records received payments."))
     amount = _money(amount)
-    deal = _locked_deal(deal)
+    received_sum = (
+        Payment.objects.filter(deal_id=OuterRef("pk"))
+        .order_by()
+        .values("deal_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    deal = _locked_deal(deal, received=Subquery(received_sum))
     if not deal.is_active:
         raise PaymentRefused(_("The deal is closed: no payment can be recorded against it."))
     if amount <= 0:
         raise PaymentRefused(_("A payment must be greater than zero."))
     if received_on > timezone.localdate():
         raise ValidationError({"received_on": _("The date of receipt cannot be in the future.")})
-    received = deal.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    received = Decimal(deal.received or 0)
     outstanding = deal.total_due - received
     if amount > outstanding:
         raise PaymentRefused(

@@ -1,34 +1,45 @@
 """Benchmark of holds: N concurrent clients holding units through the same service the pages
 call, against the bare SQL of the same lock-update-insert, on the current database.
 
-Each client (a thread with its own connection) takes random available units of its own
-share, holds one (``hold_create``) and releases it (``hold_cancel``), so units stay
-available; a hold and its release are two transactions. Then, for the same time and the
-same number of threads, the bare transaction: lock the unit row, update it, insert a history
-row (those rows are deleted afterwards). Printed: holds per second, p50/p95 latency of
-``hold_create``, refusals and errors, the ratio to the bare SQL, and the number of units with
-more than one active hold or deal (counted by SQL; must be 0).
+Each client is a forked process with its own connection (as gunicorn workers are: threads
+of one process would share its GIL). It holds DISTINCT random available units of its own
+share of the pool, one after another, through ``hold_create`` (one transaction each), until
+the time is up; nothing is released inside the timed loop. Then, untimed, every hold of the
+run is cancelled through ``hold_cancel`` so that the units are on sale again (their history
+rows stay; nothing else is deleted). Then the bare transaction, with the same number of
+processes for the same time: lock the unit row, write it (its own values back), insert a
+history row; those rows are deleted afterwards.
+
+Printed: holds per second, p50/p95 latency of ``hold_create``, refusals and errors, the bare
+transactions per second, the ratio, and the number of units with more than one active hold
+or deal (counted by SQL right after the timed run, and again at the end; must be 0: the
+command fails otherwise).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kvartal_bench \\
-        .venv/bin/python manage.py bench_holds --threads 16 --seconds 10
+        .venv/bin/python manage.py bench_holds --clients 16 --seconds 10
 """
 
+import multiprocessing
 import random
-import threading
+import sys
 import time
 from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from kvartal.accounts.models import Role, User
 from kvartal.clients.models import Client
-from kvartal.inventory.models import Unit, UnitStatus
-from kvartal.sales.models import HoldState
+from kvartal.inventory.models import StatusChange, Unit, UnitStatus
+from kvartal.sales.models import Hold, HoldState, QueueEntry, QueueState
 from kvartal.sales.services.holds import HoldRefused, hold_cancel, hold_create
 
 BASELINE_REASON = "bench_holds baseline"
+RELEASE_REASON = "bench_holds"
+MANAGER = "bench-holds"
+MAX_ERRORS = 50  # a client that keeps failing stops (a broken connection, say)
 
 INTEGRITY_SQL = """
 SELECT COUNT(*) FROM (
@@ -46,7 +57,9 @@ class Tally:
     done: int = 0
     refused: int = 0
     errors: list[str] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)  # seconds, of the counted step
+    latencies: list[float] = field(default_factory=list)  # seconds, of each counted step
+    exhausted: int = 0  # clients that ran out of units before the time was up
+    ended: float = 0.0  # monotonic clock when the (last) client stopped
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -63,146 +76,229 @@ def units_with_two_owners() -> int:
         return cursor.fetchone()[0]
 
 
+# --- what one client process does -------------------------------------------------------------
+
+
+def _hold_units(n: int, share: list[int], deadline: float, tally: Tally, ctx: dict) -> None:
+    """Hold distinct units of ``share`` in random order through the pages' service."""
+    manager = User.objects.get(pk=ctx["manager"])
+    client = Client.objects.get(pk=ctx["clients"][n])
+    ids = list(share)
+    random.Random(ctx["seed"] + n).shuffle(ids)
+    for unit_id in ids:
+        if time.monotonic() >= deadline:
+            return
+        unit = Unit(pk=unit_id)  # the service locks and reads the row itself, as for a page
+        started = time.perf_counter()
+        try:
+            hold_create(unit=unit, client=client, manager=manager, by=manager, days=1)
+        except HoldRefused:
+            tally.refused += 1
+            continue
+        except Exception as error:  # noqa: BLE001 - counted and reported, the run goes on
+            tally.errors.append(f"{type(error).__name__}: {error}")
+            if len(tally.errors) >= MAX_ERRORS:
+                return
+            continue
+        tally.latencies.append(time.perf_counter() - started)
+        tally.done += 1
+    tally.exhausted = 1
+
+
+def _bare_tx(n: int, share: list[int], deadline: float, tally: Tally, ctx: dict) -> None:
+    """Lock a unit row, write it (its own values back: nothing changes), insert a history row."""
+    rng = random.Random(ctx["seed"] + n)
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    while time.monotonic() < deadline:
+        unit_id = rng.choice(share)
+        started = time.perf_counter()
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT status, status_changed_at, hold_until, price FROM inventory_unit "
+                    f"WHERE id = %s{lock}",
+                    [unit_id],
+                )
+                status, changed_at, hold_until, price = cursor.fetchone()
+                cursor.execute(
+                    "UPDATE inventory_unit SET status = %s, status_changed_at = %s, "
+                    "hold_until = %s WHERE id = %s",
+                    [status, changed_at, hold_until, unit_id],
+                )
+                cursor.execute(
+                    "INSERT INTO inventory_statuschange "
+                    "(unit_id, at, actor_id, reason, old_status, new_status, price) "
+                    "VALUES (%s, %s, NULL, %s, %s, %s, %s)",
+                    [unit_id, timezone.now(), BASELINE_REASON, status, status, price],
+                )
+        except Exception as error:  # noqa: BLE001 - counted and reported
+            tally.errors.append(f"{type(error).__name__}: {error}")
+            if len(tally.errors) >= MAX_ERRORS:
+                return
+            continue
+        tally.latencies.append(time.perf_counter() - started)
+        tally.done += 1
+
+
+WORK = {"hold": _hold_units, "bare": _bare_tx}
+
+
+def _client(work: str, n: int, share, ctx: dict, ready, go, start, results) -> None:
+    """A forked client: its own connection first, then the work until the deadline."""
+    tally = Tally()
+    try:
+        connections.close_all()  # never use a connection inherited from the parent
+        connection.ensure_connection()
+        ready.wait()
+        go.wait()
+        WORK[work](n, share, start.value + ctx["seconds"], tally, ctx)
+    except Exception as error:  # noqa: BLE001 - reported to the parent
+        tally.errors.append(f"{type(error).__name__}: {error}")
+    finally:
+        tally.ended = time.monotonic()
+        results.put((n, tally))
+        connections.close_all()
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
 class Command(BaseCommand):
-    help = "Holds per second through hold_create with N threads, against the bare SQL."
+    help = "Holds per second through hold_create with N client processes, against the bare SQL."
 
     def add_arguments(self, parser):
-        parser.add_argument("--threads", type=int, default=16)
-        parser.add_argument("--seconds", type=float, default=10.0)
+        parser.add_argument("--clients", type=int, default=16, help="client processes")
+        parser.add_argument("--seconds", type=float, default=10.0, help="of each timed run")
         parser.add_argument("--seed", type=int, default=1)
 
-    def handle(self, *args, threads: int, seconds: float, seed: int, **options):
+    def handle(self, *args, clients: int, seconds: float, seed: int, **options):
+        if clients < 1:
+            raise CommandError("--clients must be at least 1.")
+        waiting = QueueEntry.objects.filter(unit_id=OuterRef("pk"), state=QueueState.WAITING)
         pool = list(
-            Unit.objects.on_sale()
-            .filter(status=UnitStatus.AVAILABLE, price__gt=0)
+            Unit.objects.filter(status=UnitStatus.AVAILABLE, price__gt=0)
             .exclude(holds__state=HoldState.ACTIVE)
             .exclude(deals__is_active=True)
+            .exclude(Exists(waiting))
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
-        if len(pool) < threads:
-            raise CommandError(f"Need at least {threads} available units; found {len(pool)}.")
-        manager, clients = self._people(threads)
+        if len(pool) < clients:
+            raise CommandError(f"Need at least {clients} available units; found {len(pool)}.")
+        manager, people = self._people(clients)
         random.Random(seed).shuffle(pool)
-        shares = [pool[n::threads] for n in range(threads)]
-        db = connection.vendor
+        shares = [pool[n::clients] for n in range(clients)]
+        ctx = {
+            "manager": manager.pk,
+            "clients": [c.pk for c in people],
+            "seed": seed,
+            "seconds": seconds,
+        }
         self.stdout.write(
-            f"bench_holds: {threads} threads, {seconds:g} s, {db} "
-            f"({connection.settings_dict['NAME']}), {len(pool)} units available"
+            f"bench_holds: {clients} client processes, {seconds:g} s, {connection.vendor} "
+            f"({connection.settings_dict['NAME']}), {len(pool)} units available "
+            f"(~{len(pool) // clients} per client)"
         )
 
-        def service(n: int, tally: Tally, deadline: float) -> None:
-            rng = random.Random(seed + n)
-            units = Unit.objects.filter(pk__in=shares[n]).only("pk")
-            units = {u.pk: u for u in units}
-            ids = list(units)
-            while time.perf_counter() < deadline:
-                unit = units[rng.choice(ids)]
-                started = time.perf_counter()
-                try:
-                    hold = hold_create(
-                        unit=unit, client=clients[n], manager=manager, by=manager, days=1
-                    )
-                except HoldRefused:
-                    tally.refused += 1
-                    continue
-                tally.latencies.append(time.perf_counter() - started)
-                tally.done += 1
-                hold_cancel(hold=hold, by=manager, reason="bench_holds")
+        served, elapsed = self._run("hold", clients, shares, ctx)
+        self._report("service (hold_create, hold-only)", "holds", served, elapsed)
+        during = units_with_two_owners()
+        active = Hold.objects.filter(created_by=manager, state=HoldState.ACTIVE)
+        held = active.count()
+        released = self._release(active)
+        self.stdout.write(f"released: {released} holds of the run cancelled (untimed)")
 
-        def bare(n: int, tally: Tally, deadline: float) -> None:
-            rng = random.Random(seed + n)
-            ids = shares[n]
-            lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-            while time.perf_counter() < deadline:
-                unit_id = rng.choice(ids)
-                started = time.perf_counter()
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT id, status, price FROM inventory_unit WHERE id = %s{lock}",
-                        [unit_id],
-                    )
-                    _pk, status, price = cursor.fetchone()
-                    now = timezone.now()
-                    cursor.execute(
-                        "UPDATE inventory_unit SET status_changed_at = %s WHERE id = %s",
-                        [now, unit_id],
-                    )
-                    cursor.execute(
-                        "INSERT INTO inventory_statuschange "
-                        "(unit_id, at, actor_id, reason, old_status, new_status, price) "
-                        "VALUES (%s, %s, NULL, %s, %s, %s, %s)",
-                        [unit_id, now, BASELINE_REASON, status, status, price],
-                    )
-                tally.latencies.append(time.perf_counter() - started)
-                tally.done += 1
-
-        served, elapsed = self._run(service, threads, seconds)
-        self._report("service (hold_create, then hold_cancel)", "holds", served, elapsed)
-        baseline, bare_elapsed = self._run(bare, threads, seconds)
+        baseline, bare_elapsed = self._run("bare", clients, shares, ctx)
         self._report("bare SQL (lock, update, insert history)", "tx", baseline, bare_elapsed)
-        self._clean_baseline()
+        removed, _kinds = StatusChange.objects.filter(reason=BASELINE_REASON).delete()
+        self.stdout.write(f"removed: {removed} baseline history rows")
 
         hold_rate = served.done / elapsed if elapsed else 0.0
-        tx_rate = 2 * hold_rate  # a hold and its release
         bare_rate = baseline.done / bare_elapsed if bare_elapsed else 0.0
         if bare_rate:
             self.stdout.write(
-                f"ratio: service {tx_rate:.1f} tx/s (holds + releases) / bare {bare_rate:.1f} "
-                f"tx/s = {tx_rate / bare_rate:.2f}"
+                f"ratio: service {hold_rate:.1f} holds/s / bare {bare_rate:.1f} tx/s = "
+                f"{hold_rate / bare_rate:.2f} (a hold costs {bare_rate / max(hold_rate, 1e-9):.1f}"
+                " bare transactions)"
             )
-        twice = units_with_two_owners()
-        self.stdout.write(f"integrity: units with more than one active hold or deal: {twice}")
-        if twice:
+        after = units_with_two_owners()
+        self.stdout.write(
+            f"integrity: units with more than one active hold or deal: {during + after} "
+            f"({during} with the run's {held} holds active, {after} after the release)"
+        )
+        if during or after:
             raise CommandError("A unit is held or sold twice.")
 
-    def _people(self, threads: int):
+    def _people(self, clients: int):
         manager, _created = User.objects.get_or_create(
-            username="bench-holds",
+            username=MANAGER,
             defaults={"role": Role.SALES_MANAGER, "last_name": "Bench", "first_name": "Holds"},
         )
-        clients = []
-        for n in range(threads):
+        people = []
+        for n in range(clients):
+            name = f"Client {n}"
             client = Client.objects.filter(
-                last_name="Bench", first_name=f"Thread {n}", manager=manager
+                last_name="Bench", first_name=name, manager=manager
             ).first()
             if client is None:
                 client = Client.objects.create(
-                    last_name="Bench", first_name=f"Thread {n}", manager=manager, created_by=manager
+                    last_name="Bench", first_name=name, manager=manager, created_by=manager
                 )
-            clients.append(client)
-        return manager, clients
+            people.append(client)
+        return manager, people
 
-    def _run(self, work, threads: int, seconds: float) -> tuple[Tally, float]:
-        tallies = [Tally() for _ in range(threads)]
-        ready = threading.Barrier(threads + 1)
-        deadline_box: list[float] = []
-
-        def worker(n: int) -> None:
-            try:
-                connection.ensure_connection()
-                ready.wait()
-                work(n, tallies[n], deadline_box[0])
-            except Exception as error:  # noqa: BLE001 - reported, the run goes on
-                tallies[n].errors.append(f"{type(error).__name__}: {error}")
-            finally:
-                connection.close()
-
-        pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-        for t in pool:
-            t.start()
-        deadline_box.append(time.perf_counter() + seconds)
-        started = time.perf_counter()
-        ready.wait()
-        for t in pool:
-            t.join()
-        elapsed = time.perf_counter() - started
+    def _run(self, work: str, clients: int, shares, ctx: dict) -> tuple[Tally, float]:
+        """Fork ``clients`` processes, start them together, collect their tallies."""
+        mp = multiprocessing.get_context("fork")
+        ready, go = mp.Barrier(clients + 1), mp.Event()
+        start, results = mp.Value("d", 0.0), mp.Queue()
+        # Nothing may cross the fork: not a connection, not unflushed output.
+        connections.close_all()
+        self.stdout.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        procs = [
+            mp.Process(
+                target=_client,
+                args=(work, n, shares[n], ctx, ready, go, start, results),
+                daemon=True,
+            )
+            for n in range(clients)
+        ]
+        for proc in procs:
+            proc.start()
         total = Tally()
-        for tally in tallies:
+        try:
+            ready.wait(timeout=60)  # every client connected
+        except Exception as error:  # noqa: BLE001 - a client died before the start
+            total.errors.append(f"start: {type(error).__name__}")
+        start.value = time.monotonic()
+        go.set()
+        for _n in range(clients):
+            try:
+                _n, tally = results.get(timeout=ctx["seconds"] + 120)
+            except Exception:  # noqa: BLE001 - a client died without reporting
+                total.errors.append("a client process reported nothing")
+                continue
             total.done += tally.done
             total.refused += tally.refused
             total.errors += tally.errors
             total.latencies += tally.latencies
+            total.exhausted += tally.exhausted
+            total.ended = max(total.ended, tally.ended)
+        for proc in procs:
+            proc.join(timeout=30)
+        elapsed = max(total.ended - start.value, 1e-9) if total.ended else 0.0
         return total, elapsed
+
+    def _release(self, active) -> int:
+        """Cancel the run's holds through the service: the units go back on sale."""
+        manager = User.objects.get(username=MANAGER)
+        count = 0
+        for hold in active.order_by("pk").iterator():
+            hold_cancel(hold=hold, by=manager, reason=RELEASE_REASON)
+            count += 1
+        return count
 
     def _report(self, title: str, unit: str, tally: Tally, elapsed: float) -> None:
         rate = tally.done / elapsed if elapsed else 0.0
@@ -212,10 +308,9 @@ class Command(BaseCommand):
             f"p95 {percentile(tally.latencies, 0.95) * 1000:.1f} ms; "
             f"refused {tally.refused}; errors {len(tally.errors)}"
         )
+        if tally.exhausted:
+            self.stdout.write(
+                f"  note: {tally.exhausted} client(s) ran out of units before the time was up"
+            )
         for error in sorted(set(tally.errors))[:5]:
             self.stdout.write(f"  error: {error}")
-
-    def _clean_baseline(self) -> None:
-        from kvartal.inventory.models import StatusChange
-
-        StatusChange.objects.filter(reason=BASELINE_REASON).delete()
