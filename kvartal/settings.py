@@ -190,6 +190,18 @@ KVARTAL_CONSENT_VERSION = env_str("KVARTAL_CONSENT_VERSION", "1.0")
 LEAD_API_MAX_BODY = env_int("KVARTAL_LEAD_MAX_BODY", 16 * 1024)
 LEAD_API_RATE = env_int("KVARTAL_LEAD_RATE", 30)
 LEAD_API_WINDOW_SECONDS = env_int("KVARTAL_LEAD_WINDOW", 60)
+# The lead API's rate limit counts in the default cache. Django's default (local memory) is
+# per process: with N workers a site may post N times the limit. KVARTAL_CACHE=db shares
+# the counters through the database (run ``manage.py createcachetable`` once after setting
+# it). Redis is not offered: Django's RedisCache needs the ``redis`` package, not a
+# dependency here.
+if env_str("KVARTAL_CACHE") == "db":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "kvartal_cache",
+        }
+    }
 # Task reminders go by e-mail too when an SMTP host is configured.
 KVARTAL_SMTP = bool(env_str("KVARTAL_EMAIL_HOST"))
 if KVARTAL_SMTP:

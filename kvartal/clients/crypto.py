@@ -10,6 +10,7 @@ changing the secret key makes the stored values unreadable; production sets its 
 
 import base64
 import hashlib
+import logging
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -17,6 +18,44 @@ from django.conf import settings
 from django.db import models
 
 PREFIX = "fernet:"
+logger = logging.getLogger(__name__)
+
+
+class Unreadable(str):
+    """A stored value the current keys cannot decrypt (a wrong or rotated-away key).
+
+    It reads as a visible marker, never as ``""``, and keeps the ciphertext: saving the row
+    writes the ciphertext back unchanged, so a key mistake never destroys the data. The
+    services leave a field alone when a form sends the marker back (``is_unreadable``).
+    """
+
+    MARKER = "[encrypted with another key: cannot be read]"
+
+    def __new__(cls, stored: str):
+        obj = super().__new__(cls, cls.MARKER)
+        obj.stored = stored
+        return obj
+
+
+def is_unreadable(value) -> bool:
+    """The value is (or a form sent back) the marker of an undecryptable field."""
+    return isinstance(value, Unreadable) or value == Unreadable.MARKER
+
+
+def check_keys(key: str, old: str) -> str | None:
+    """``None`` when the configured keys are usable Fernet keys, else what is wrong."""
+    for name, value in (
+        ("KVARTAL_FIELD_KEY", key),
+        *(("KVARTAL_FIELD_OLD_KEYS", k) for k in old.split(",")),
+    ):
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            Fernet(value.encode())
+        except (ValueError, TypeError) as error:
+            return f"{name}: {error}"
+    return None
 
 
 def _derived_key() -> bytes:
@@ -52,7 +91,8 @@ def decrypt(stored: str) -> str:
     try:
         return fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken:
-        return ""
+        logger.error("An encrypted field cannot be decrypted with the configured keys.")
+        return Unreadable(stored)
 
 
 class EncryptedTextField(models.TextField):
@@ -65,6 +105,8 @@ class EncryptedTextField(models.TextField):
         return decrypt(value) if value is not None else value
 
     def get_prep_value(self, value):
+        if isinstance(value, Unreadable):
+            return value.stored  # written back unchanged: never lose the ciphertext
         value = super().get_prep_value(value)
         return encrypt(value) if value else value
 

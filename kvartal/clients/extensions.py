@@ -13,5 +13,11 @@ MergeHandler = Callable[[object, object], dict[str, int]]
 # client → {section name: JSON-ready rows} added to the personal-data export.
 ExportProvider = Callable[[object], dict]
 
+# (clients, names, label) → {what: how many redacted}. ``clients``: the erased client and
+# the records merged into it; ``names``: their full names and surnames before the erasure
+# (to find in free texts); ``label``: the anonymous name to put in their place ("Client #12").
+EraseHandler = Callable[[list, set, str], dict[str, int]]
+
 merge_handlers: list[MergeHandler] = []
 export_providers: list[ExportProvider] = []
+erase_handlers: list[EraseHandler] = []

@@ -52,6 +52,11 @@ class ClientQuerySet(models.QuerySet):
     def live(self):
         return self.filter(merged_into__isnull=True)
 
+    def in_use(self):
+        """Clients one can pick for new work (a hold, a deal, a visit): not merged away,
+        not erased."""
+        return self.filter(merged_into__isnull=True, erased_at__isnull=True)
+
 
 class Client(models.Model):
     """A buyer or prospect: a person, or a company with its contact people."""

@@ -14,16 +14,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, CharField, Q, Value, When
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kvartal.accounts.models import Role, User
+from kvartal.accounts.models import Notice, Role, User
 from kvartal.accounts.services import notice_send
 from kvartal.core.errors import DomainError
 
 from . import extensions
+from .crypto import is_unreadable
 from .models import (
     CONVERTIBLE,
     LEAD_TRANSITIONS,
@@ -32,6 +34,7 @@ from .models import (
     ClientContact,
     ClientEvent,
     ClientEventKind,
+    ClientKind,
     ClientMerge,
     Consent,
     ContactKind,
@@ -50,18 +53,27 @@ from .normalize import format_phone, normalize_email, normalize_phone
 
 
 class DuplicateClient(DomainError):
-    """A client with this phone or e-mail already exists (``self.client``)."""
+    """A client with this phone, e-mail or INN already exists (``self.client``).
+
+    The message names the client's manager only, never the client: the person reading it
+    may not be allowed to see that client (the pages add the name when they are)."""
 
     def __init__(self, client: Client, *, field: str):
-        message = _(
-            "A client with this %(what)s already exists: %(name)s (manager: %(manager)s)."
-        ) % {
-            "what": _("phone") if field == "phone" else _("e-mail"),
-            "name": client.display_name,
+        what = {"phone": _("phone"), "email": _("e-mail"), "inn": _("INN")}[field]
+        message = _("A client of %(manager)s already has this %(what)s.") % {
+            "what": what,
             "manager": client.manager.short_name if client.manager else "—",
         }
         super().__init__(message, field=field)
         self.client = client
+
+
+def _refuse_retired(client: Client) -> None:
+    """New data is not added to an erased or merged-away client."""
+    if client.erased_at:
+        raise DomainError(_("This client's data was erased."))
+    if client.merged_into_id:
+        raise DomainError(_("This client was merged into another; work with that one."))
 
 
 # --- clients ----------------------------------------------------------------------------
@@ -105,11 +117,27 @@ def _normalise_contacts(fields: dict) -> tuple[str, str]:
     return phone, email
 
 
-def _refuse_duplicates(phone: str, email: str, exclude: Client | None = None) -> None:
+def _refuse_duplicates(
+    phone: str, email: str, exclude: Client | None = None, *, inn: str = ""
+) -> None:
     if phone and (same := find_duplicates(phone=phone, exclude=exclude).first()):
         raise DuplicateClient(same, field="phone")
     if email and (same := find_duplicates(email=email, exclude=exclude).first()):
         raise DuplicateClient(same, field="email")
+    if inn:
+        companies = Client.objects.in_use().filter(kind=ClientKind.COMPANY, inn=inn)
+        if exclude is not None:
+            companies = companies.exclude(pk=exclude.pk)
+        if same := companies.select_related("manager").order_by("pk").first():
+            raise DuplicateClient(same, field="inn")
+
+
+def _company_inn(fields: dict, client: Client | None = None) -> str:
+    kind = fields.get("kind") or (client.kind if client else ClientKind.PERSON)
+    inn = (fields.get("inn") or "").strip()
+    if kind != ClientKind.COMPANY or (client is not None and inn == client.inn):
+        return ""
+    return inn
 
 
 def _event(client: Client, kind: str, by, **data) -> ClientEvent:
@@ -126,7 +154,7 @@ def client_create(*, by, manager=None, allow_duplicate: bool = False, **fields) 
     """
     phone, email = _normalise_contacts(fields)
     if not allow_duplicate:
-        _refuse_duplicates(phone, email)
+        _refuse_duplicates(phone, email, inn=_company_inn(fields))
     client = Client(
         **fields,
         manager=manager or by,
@@ -153,7 +181,10 @@ def client_update(*, client: Client, by, allow_duplicate: bool = False, **fields
             phone if phone != client.phone_normalized else "",
             email if email != client.email_normalized else "",
             exclude=client,
+            inn=_company_inn(fields, client),
         )
+    # A form sends back the marker of an undecryptable field: leave the stored value alone.
+    fields = {k: v for k, v in fields.items() if not is_unreadable(v)}
     changed = sorted(k for k, v in fields.items() if getattr(client, k) != v)
     for name, value in fields.items():
         setattr(client, name, value)
@@ -168,6 +199,7 @@ def client_update(*, client: Client, by, allow_duplicate: bool = False, **fields
 @transaction.atomic
 def contact_add(*, client: Client, by, kind: str, value: str, note: str = "") -> ClientContact:
     """Add a further phone or e-mail (normalised; refused if another client has it)."""
+    _refuse_retired(client)
     normalise = normalize_phone if kind == ContactKind.PHONE else normalize_email
     try:
         normalized = normalise(value)
@@ -190,6 +222,7 @@ def contact_add(*, client: Client, by, kind: str, value: str, note: str = "") ->
 
 @transaction.atomic
 def contact_person_add(*, company: Client, by, **fields) -> ContactPerson:
+    _refuse_retired(company)
     if not company.is_company:
         raise DomainError(_("Contact people belong to companies."))
     person = ContactPerson(company=company, **fields)
@@ -244,12 +277,94 @@ def _client_url(client: Client) -> str:
         return ""
 
 
+# The fields holding a person's data; a merged-away or erased record keeps none of them.
+PERSONAL_FIELDS = (
+    "last_name",
+    "first_name",
+    "middle_name",
+    "phone",
+    "email",
+    "phone_normalized",
+    "email_normalized",
+    "telegram",
+    "whatsapp",
+    "other_messenger",
+    "passport_number",
+    "passport_issued_by",
+    "passport_issued_on",
+    "passport_code",
+    "registration_address",
+    "address",
+    "comment",
+)
+# Copied from the duplicate to the kept client where the kept one has none.
+MERGE_FILL = (
+    "middle_name",
+    "birth_date",
+    "telegram",
+    "whatsapp",
+    "other_messenger",
+    "passport_number",
+    "passport_issued_by",
+    "passport_issued_on",
+    "passport_code",
+    "registration_address",
+    "address",
+    "inn",
+    "kpp",
+)
+
+
+def _blank_personal(client: Client) -> None:
+    """Clear a person's data on ``client`` (a company keeps its name, INN and KPP: they are
+    not personal data)."""
+    for name in PERSONAL_FIELDS:
+        setattr(client, name, "")
+    if not client.is_company:
+        client.inn = client.kpp = ""
+    client.birth_date = None
+
+
+def _merge_needs(source: Client, target: Client) -> int:
+    """The duplicate's needs go to ``target``: moved when it has none, else its answers fill
+    the kept client's empty ones (rooms and projects are joined). 1 if there was one."""
+    theirs = Need.objects.filter(client=source).first()
+    if theirs is None:
+        return 0
+    ours = Need.objects.filter(client=target).first()
+    if ours is None:
+        Need.objects.filter(pk=theirs.pk).update(client=target)
+        return 1
+    for name in (
+        "budget_min",
+        "budget_max",
+        "area_min",
+        "area_max",
+        "payment_method",
+        "purpose",
+        "deadline",
+    ):
+        if getattr(ours, name) in (None, "") and getattr(theirs, name) not in (None, ""):
+            setattr(ours, name, getattr(theirs, name))
+    if ours.rooms and theirs.rooms:
+        ours.rooms = sorted(set(ours.rooms) | set(theirs.rooms))
+    if theirs.comment and theirs.comment not in ours.comment:
+        ours.comment = "\n".join(c for c in (ours.comment, theirs.comment) if c)
+    ours.save()
+    if ours.projects.exists():  # "any project" stays any
+        ours.projects.add(*theirs.projects.all())
+    theirs.delete()
+    return 1
+
+
 @transaction.atomic
 def client_merge(*, source: Client, target: Client, by) -> ClientMerge:
     """Merge the duplicate ``source`` into ``target``: its deals, holds, queue places (by
-    the sales app's handlers), leads, visits, interactions, tasks, consents, contacts and
-    people move to ``target``; its phone and e-mail become further contacts of ``target``;
-    ``source`` stays as an empty record pointing to ``target``. Records the merge."""
+    the sales app's handlers), leads, visits, interactions, tasks, consents, contacts,
+    people, needs, history and the records merged into it earlier move to ``target``; its
+    phone and e-mail become further contacts of ``target`` and its other data fills what
+    ``target`` lacks. ``source`` stays as a record without personal data pointing to
+    ``target``. Records the merge."""
     if source.pk == target.pk:
         raise DomainError(_("A client cannot be merged with itself."))
     locked = {
@@ -272,6 +387,9 @@ def client_merge(*, source: Client, target: Client, by) -> ClientMerge:
     moved["consents"] = source.consents.update(client=target)
     moved["people"] = source.people.update(company=target)
     moved["contacts"] = source.contacts.update(client=target)
+    moved["history"] = source.events.update(client=target)
+    # Earlier duplicates of the duplicate now point to the kept client (no chains).
+    moved["merged_earlier"] = Client.objects.filter(merged_into=source).update(merged_into=target)
     have = {target.phone_normalized, target.email_normalized} | set(
         target.contacts.values_list("normalized", flat=True)
     )
@@ -288,28 +406,16 @@ def client_merge(*, source: Client, target: Client, by) -> ClientMerge:
                 note=_("from the merged duplicate #%(pk)s") % {"pk": source.pk},
             )
             moved["contacts"] += 1
-    if not hasattr(target, "need") and hasattr(source, "need"):
-        Need.objects.filter(client=source).update(client=target)
-        moved["need"] = 1
-    for name in ("birth_date", "telegram", "whatsapp", "other_messenger", "middle_name"):
+    moved["need"] = _merge_needs(source, target)
+    for name in MERGE_FILL:
         if not getattr(target, name) and getattr(source, name):
             setattr(target, name, getattr(source, name))
-    for name in (
-        "passport_number",
-        "passport_issued_by",
-        "passport_issued_on",
-        "passport_code",
-        "registration_address",
-        "address",
-        "inn",
-        "kpp",
-    ):
-        if not getattr(target, name) and getattr(source, name):
-            setattr(target, name, getattr(source, name))
+    if source.comment and source.comment not in target.comment:
+        target.comment = "\n".join(c for c in (target.comment, source.comment) if c)
     target.save()
     source.merged_into = target
-    source.phone_normalized = source.email_normalized = ""
-    source.save(update_fields=["merged_into", "phone_normalized", "email_normalized"])
+    _blank_personal(source)
+    source.save()
     merge = ClientMerge.objects.create(source=source, target=target, by=by, moved=moved)
     _event(target, ClientEventKind.MERGED, by, source=source.pk, moved=moved)
     _event(source, ClientEventKind.MERGED, by, target=target.pk)
@@ -358,38 +464,56 @@ def _money(value):
     return str(value) if value is not None else None
 
 
+def _client_data(client: Client) -> dict:
+    return {
+        "id": client.pk,
+        "kind": client.kind,
+        "last_name": client.last_name,
+        "first_name": client.first_name,
+        "middle_name": client.middle_name,
+        "company_name": client.company_name,
+        "inn": client.inn,
+        "kpp": client.kpp,
+        "phone": client.phone,
+        "email": client.email,
+        "telegram": client.telegram,
+        "whatsapp": client.whatsapp,
+        "other_messenger": client.other_messenger,
+        "birth_date": _iso(client.birth_date),
+        "passport_number": client.passport_number,
+        "passport_issued_by": client.passport_issued_by,
+        "passport_issued_on": client.passport_issued_on,
+        "passport_code": client.passport_code,
+        "registration_address": client.registration_address,
+        "address": client.address,
+        "comment": client.comment,
+        "manager": str(client.manager) if client.manager else None,
+        "created_at": _iso(client.created_at),
+    }
+
+
+def _with_merged(client: Client, *, lock: bool = False) -> list[Client]:
+    """``client`` and every record merged into it (directly or through earlier merges)."""
+    rows, frontier, seen = [client], [client.pk], {client.pk}
+    while frontier:
+        found = Client.objects.filter(merged_into_id__in=frontier).exclude(pk__in=seen)
+        found = list(found.select_for_update() if lock else found)
+        rows += found
+        frontier = [c.pk for c in found]
+        seen |= set(frontier)
+    return rows
+
+
 @transaction.atomic
 def client_export(*, client: Client, by) -> dict:
     """Everything the system holds about a client, as JSON-ready data (the answer to a data
-    subject's request). The export itself is written to the client's history."""
+    subject's request), including whatever is left on duplicates merged into it. The export
+    itself is written to the client's history."""
     need = Need.objects.filter(client=client).first()
     data = {
         "exported_at": _iso(timezone.now()),
-        "client": {
-            "id": client.pk,
-            "kind": client.kind,
-            "last_name": client.last_name,
-            "first_name": client.first_name,
-            "middle_name": client.middle_name,
-            "company_name": client.company_name,
-            "inn": client.inn,
-            "kpp": client.kpp,
-            "phone": client.phone,
-            "email": client.email,
-            "telegram": client.telegram,
-            "whatsapp": client.whatsapp,
-            "other_messenger": client.other_messenger,
-            "birth_date": _iso(client.birth_date),
-            "passport_number": client.passport_number,
-            "passport_issued_by": client.passport_issued_by,
-            "passport_issued_on": client.passport_issued_on,
-            "passport_code": client.passport_code,
-            "registration_address": client.registration_address,
-            "address": client.address,
-            "comment": client.comment,
-            "manager": str(client.manager) if client.manager else None,
-            "created_at": _iso(client.created_at),
-        },
+        "client": _client_data(client),
+        "merged_duplicates": [_client_data(c) for c in _with_merged(client)[1:]],
         "contacts": [
             {"kind": c.kind, "value": c.value, "note": c.note} for c in client.contacts.all()
         ],
@@ -455,53 +579,99 @@ def client_export(*, client: Client, by) -> dict:
     return data
 
 
+def _erased_notice_text() -> str:
+    return _("A notice about a client whose personal data was erased.")
+
+
+def _named(client: Client) -> bool:
+    return not client.is_company and bool(client.last_name or client.first_name)
+
+
 @transaction.atomic
 def client_erase(*, client: Client, by) -> Client:
-    """Erase a client's personal data on request: the person becomes anonymous, their
-    contacts, people, needs and free texts go; deals, holds and payments keep their figures
-    (accounting keeps its own legal basis). The erasure is written to the history (the log
-    extract for the destruction act)."""
+    """Erase a client's personal data on request: the person becomes anonymous ("Client
+    #12"), their contacts, people, needs and free texts go, on the client, on the records
+    merged into it, on the leads linked to it or sent from its phones and e-mails, on its
+    tasks and on the notices about it; the sales app's handlers clear hold and queue
+    comments and the names in the deals' and units' history. Deals, holds and payments keep
+    their figures (accounting keeps its own legal basis). The erasure is written to the
+    history (the log extract for the destruction act)."""
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.erased_at:
         raise DomainError(_("This client's data was already erased."))
-    for name in (
-        "last_name",
-        "first_name",
-        "middle_name",
-        "phone",
-        "email",
-        "phone_normalized",
-        "email_normalized",
-        "telegram",
-        "whatsapp",
-        "other_messenger",
-        "passport_number",
-        "passport_issued_by",
-        "passport_issued_on",
-        "passport_code",
-        "registration_address",
-        "address",
-        "comment",
-    ):
-        setattr(client, name, "")
-    if not client.is_company:
-        client.inn = ""
-    client.birth_date = None
-    client.erased_at = timezone.now()
-    client.save()
-    counts = {
-        "contacts": client.contacts.all().delete()[0],
-        "people": client.people.all().delete()[0],
-        "need": Need.objects.filter(client=client).delete()[0],
-        "leads": client.leads.update(
-            name="", phone="", email="", message="", phone_normalized="", email_normalized=""
-        ),
-        "visits": client.visits.update(asked_about=""),
-        "interactions": client.interactions.update(text="—"),
-        "tasks": client.tasks.update(note=""),
+    rows = _with_merged(client, lock=True)
+    ids = [c.pk for c in rows]
+    # full names ("Петрова Анна") and surnames alone, to find in free texts
+    names = {c.display_name for c in rows if _named(c)} | {
+        c.last_name.strip() for c in rows if _named(c) and len(c.last_name.strip()) >= 3
     }
+    contacts = ClientContact.objects.filter(client_id__in=ids)
+    phones = {c.phone_normalized for c in rows} | set(
+        contacts.filter(kind=ContactKind.PHONE).values_list("normalized", flat=True)
+    )
+    emails = {c.email_normalized for c in rows} | set(
+        contacts.filter(kind=ContactKind.EMAIL).values_list("normalized", flat=True)
+    )
+    phones.discard("")
+    emails.discard("")
+    leads = Lead.objects.filter(
+        Q(client_id__in=ids) | Q(phone_normalized__in=phones) | Q(email_normalized__in=emails)
+    )
+    lead_ids = list(leads.values_list("pk", flat=True))
+    tasks = Task.objects.filter(Q(client_id__in=ids) | Q(lead_id__in=lead_ids))
+    task_rows = list(tasks.values_list("assignee_id", "title"))
+    now = timezone.now()
+    for row in rows:
+        _blank_personal(row)
+        row.erased_at = now
+        row.save()
+    label = client.display_name  # now "Client #12"
+    counts = {
+        "merged_records": len(rows) - 1,
+        "contacts": contacts.delete()[0],
+        "people": ContactPerson.objects.filter(company_id__in=ids).delete()[0],
+        "need": Need.objects.filter(client_id__in=ids).delete()[0],
+        "leads": Lead.objects.filter(pk__in=lead_ids).update(
+            name="",
+            phone="",
+            email="",
+            message="",
+            phone_normalized="",
+            email_normalized="",
+            # a lost lead must give a reason (a constraint): a dash, not the words
+            lost_reason=Case(When(status=LeadStatus.LOST, then=Value("—")), default=Value("")),
+        ),
+        "lead_events": LeadEvent.objects.filter(lead_id__in=lead_ids)
+        .exclude(reason="")
+        .update(reason=""),
+        "visits": Visit.objects.filter(client_id__in=ids).update(asked_about=""),
+        "interactions": Interaction.objects.filter(client_id__in=ids).update(text="—"),
+        "tasks": tasks.update(
+            title=Concat(Value(_("Task") + " #"), Cast("pk", CharField())), note=""
+        ),
+        "notices": _erase_notices(rows, lead_ids, names, task_rows),
+    }
+    for handler in extensions.erase_handlers:
+        counts.update(handler(rows, names, label))
     _event(client, ClientEventKind.ERASED, by, counts=counts)
     return client
+
+
+def _erase_notices(rows, lead_ids, names, task_rows) -> int:
+    """Notices about the client get a neutral text: those linking to its card or its leads,
+    those naming it, those announcing its tasks."""
+    urls = {_client_url(c) for c in rows} | {lead_url(Lead(pk=pk)) for pk in lead_ids}
+    urls.discard("")
+    q = Q(url__in=urls)
+    for name in names:
+        # "… — Петрова Анна" ends a task reminder; a full name anywhere is about the client
+        q |= Q(text__endswith=f" — {name}")
+        if len(name.split()) > 1:
+            q |= Q(text__contains=name)
+    for assignee, title in task_rows:
+        if title:
+            q |= Q(user_id=assignee, text__endswith=f": {title}")
+    return Notice.objects.filter(q).update(text=_erased_notice_text())
 
 
 # --- leads ------------------------------------------------------------------------------
@@ -534,6 +704,10 @@ def _lead_event(lead, kind, by, old="", new="", reason="", at=None) -> LeadEvent
         reason=reason,
         at=at or timezone.now(),
     )
+
+
+def _active(user: User | None) -> User | None:
+    return user if user is not None and user.is_active else None
 
 
 def lead_url(lead: Lead) -> str:
@@ -596,10 +770,11 @@ def lead_create(
         )
     if known is not None:
         lead.client, lead.is_repeat = known, True
-        lead.manager = known.manager or manager or round_robin_next()
+        lead.manager = _active(known.manager) or manager or round_robin_next()
     elif earlier is not None:
         lead.is_repeat = True
-        lead.manager = earlier.manager
+        # a manager who has left does not get the repeat request: the usual way does
+        lead.manager = _active(earlier.manager) or manager or round_robin_next()
     else:
         lead.manager = manager or round_robin_next()
     lead.full_clean()
@@ -672,17 +847,32 @@ def _split_name(name: str) -> dict:
     return {"last_name": parts[0], "first_name": parts[1], "middle_name": " ".join(parts[2:])}
 
 
+def may_use(client: Client, by) -> bool:
+    """``by`` may see (and so link work to) ``client``; the system (``None``) may."""
+    return by is None or Client.objects.visible_to(by).filter(pk=client.pk).exists()
+
+
 @transaction.atomic
 def lead_convert(*, lead: Lead, by, client: Client | None = None, at=None) -> Client:
     """Turn a lead into a client: the lead's own client, else ``client`` given, else a client
     already having its phone or e-mail, else a new client made from the lead (owned by the
-    lead's manager)."""
+    lead's manager). An existing client is linked only when ``by`` may see it (their own,
+    their team's, or anyone's with ``rows.all``); otherwise a ``DomainError`` names its
+    manager, who can hand it over."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status not in CONVERTIBLE:
         raise DomainError(_("Only a new, in-work or qualified lead can be converted."))
     target = lead.client or client
     if target is None:
         target = find_duplicates(phone=lead.phone_normalized, email=lead.email_normalized).first()
+    if target is not None and not may_use(target, by):
+        raise DomainError(
+            _(
+                "This phone or e-mail belongs to a client of %(manager)s. Ask them or a sales "
+                "head to hand the client to you, then convert the lead."
+            )
+            % {"manager": target.manager.short_name if target.manager else "—"}
+        )
     if target is None:
         target = client_create(
             by=by,
@@ -712,6 +902,7 @@ class ImportReport:
 
 CSV_COLUMNS = ("name", "phone", "email", "message", "channel", *UTM_FIELDS)
 MAX_IMPORT_ROWS = 5000
+MAX_EMAIL = 254  # the e-mail columns' length (RFC 5321 path limit)
 
 
 def leads_import_csv(*, text: str, by, channel: Channel) -> ImportReport:
@@ -734,7 +925,7 @@ def leads_import_csv(*, text: str, by, channel: Channel) -> ImportReport:
     reader.fieldnames = header
     channels = {c.code: c for c in Channel.objects.all()}
     rows = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in _csv_rows(reader, report):
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
         report.rows += 1
@@ -759,26 +950,61 @@ def leads_import_csv(*, text: str, by, channel: Channel) -> ImportReport:
         if not (phone or email):
             report.errors.append((line, _("Give a phone or an e-mail.")))
             continue
-        rows.append((row_channel, data))
+        if len(email) > MAX_EMAIL:
+            report.errors.append(
+                (line, _("The e-mail is longer than %(n)s characters.") % {"n": MAX_EMAIL})
+            )
+            continue
+        rows.append((line, row_channel, data))
     if report.errors:
         return report
-    with transaction.atomic():
-        for row_channel, data in rows:
-            lead = lead_create(
-                by=by,
-                channel=row_channel,
-                name=data["name"],
-                phone=data["phone"],
-                email=data["email"],
-                message=data["message"],
-                **{k: data[k] for k in UTM_FIELDS},
-            )
-            report.leads.append(lead)
-            if lead.is_repeat:
-                report.attached += 1
-            else:
-                report.created += 1
+    try:
+        with transaction.atomic():
+            for line, row_channel, data in rows:
+                try:
+                    lead = lead_create(
+                        by=by,
+                        channel=row_channel,
+                        name=data["name"],
+                        phone=data["phone"],
+                        email=data["email"],
+                        message=data["message"],
+                        **{k: data[k] for k in UTM_FIELDS},
+                    )
+                except (ValidationError, DomainError) as error:
+                    messages = error.messages if isinstance(error, ValidationError) else [error]
+                    report.errors.append((line, " ".join(str(m) for m in messages)))
+                    raise _ImportAborted from error
+                report.leads.append(lead)
+                if lead.is_repeat:
+                    report.attached += 1
+                else:
+                    report.created += 1
+    except _ImportAborted:  # all or nothing: the transaction is rolled back
+        report.leads, report.created, report.attached = [], 0, 0
     return report
+
+
+class _ImportAborted(Exception):
+    pass
+
+
+def _csv_rows(reader, report: ImportReport):
+    """``(line, row)`` of the reader; a line the csv module cannot read (a field over its
+    size limit, a stray NUL) ends the import with an error on that line."""
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            report.errors.append(
+                (reader.line_num or line + 1, _("Cannot read this line: %(e)s") % {"e": error})
+            )
+            return
+        line += 1
+        yield line, row
 
 
 # --- visits, interactions, tasks --------------------------------------------------------
@@ -806,11 +1032,19 @@ def visit_register(
             text=_("Visit registered for you: %(name)s") % {"name": client.display_name},
             url=_client_url(client),
         )
+    if client.manager_id and client.manager_id not in (by.pk if by else None, received_by.pk):
+        notice_send(
+            user=client.manager,
+            text=_("Your client came to the sales office: %(name)s (received by %(who)s)")
+            % {"name": client.display_name, "who": received_by.short_name},
+            url=_client_url(client),
+        )
     return visit
 
 
 @transaction.atomic
 def interaction_add(*, client: Client, by, kind: str, text: str, at=None) -> Interaction:
+    _refuse_retired(client)
     interaction = Interaction(client=client, by=by, kind=kind, text=text, at=at or timezone.now())
     interaction.full_clean()
     interaction.save()
@@ -822,6 +1056,8 @@ def task_create(
     *, by, title: str, due_at, assignee: User, client=None, lead=None, note: str = ""
 ) -> Task:
     """Create a follow-up task; the assignee is told in the app when it is someone else."""
+    if client is not None:
+        _refuse_retired(client)
     task = Task(
         title=title,
         due_at=due_at,
@@ -898,6 +1134,7 @@ def tasks_remind(now=None, ahead: timedelta = REMIND_AHEAD) -> int:
 @transaction.atomic
 def need_save(*, client: Client, by, projects=None, **fields) -> Need:
     """Write the client's needs (one row per client)."""
+    _refuse_retired(client)
     need = Need.objects.filter(client=client).first() or Need(client=client)
     for name, value in fields.items():
         setattr(need, name, value)

@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import (
@@ -57,6 +58,7 @@ from .models import (
     Task,
     Visit,
 )
+from .normalize import normalize_phone
 from .selectors import day_bounds, my_tasks
 
 
@@ -113,6 +115,22 @@ def _data(request):
     return request.POST if request.method == "POST" else None
 
 
+def _sees(request, client) -> bool:
+    """The user may see ``client`` (so its name and link may be shown)."""
+    return client is not None and services.may_use(client, request.user)
+
+
+def _safe_next(request, default: str) -> str:
+    """A ``next`` on this site (never elsewhere: an open redirect), else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    # a path on this site only ("foo" is no URL and no view name: it would be a 500)
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
 def _visible_client(request, pk):
     return get_object_or_404(
         Client.objects.visible_to(request.user).select_related("manager"), pk=pk
@@ -156,8 +174,7 @@ def client_create(request):
         extra={
             "duplicate": duplicate,
             "duplicate_url": client_url(duplicate) if duplicate else "",
-            "duplicate_visible": duplicate is not None
-            and Client.objects.visible_to(request.user).filter(pk=duplicate.pk).exists(),
+            "duplicate_visible": _sees(request, duplicate),
             "kind": kind,
         },
     )
@@ -201,7 +218,7 @@ def client_update(request, pk):
         extra={
             "duplicate": duplicate,
             "duplicate_url": client_url(duplicate) if duplicate else "",
-            "duplicate_visible": False,
+            "duplicate_visible": _sees(request, duplicate),
         },
     )
 
@@ -421,9 +438,13 @@ def interaction_create(request, pk):
     client = _visible_client(request, pk)
     form = InteractionForm(_data(request), initial={"kind": request.GET.get("kind", "call")})
     if request.method == "POST" and form.is_valid():
-        services.interaction_add(client=client, by=request.user, **form.cleaned_data)
-        messages.success(request, _("Added to the timeline."))
-        return redirect(client_url(client))
+        try:
+            services.interaction_add(client=client, by=request.user, **form.cleaned_data)
+        except (ValidationError, DomainError) as error:
+            _apply(form, error)
+        else:
+            messages.success(request, _("Added to the timeline."))
+            return redirect(client_url(client))
     title = _("Call, meeting, message or note")
     return _form_page(request, form, title=title, crumbs=_crumbs((None, title), client=client))
 
@@ -499,7 +520,7 @@ def task_done(request, pk):
             messages.error(request, str(error))
         else:
             messages.success(request, _("Task done."))
-        return redirect(request.POST.get("next") or "clients:my-tasks")
+        return redirect(_safe_next(request, reverse("clients:my-tasks")))
     title = _("Mark the task done")
     return render(
         request,
@@ -540,10 +561,14 @@ def reception(request):
         except (ValidationError, DomainError) as error:
             _apply(form, error)
         else:
-            messages.success(
-                request,
-                _("Visit of %(name)s registered.") % {"name": visit.client.display_name},
-            )
+            if _sees(request, visit.client):
+                text = _("Visit of %(name)s registered.") % {"name": visit.client.display_name}
+            else:
+                manager = visit.client.manager
+                text = _("Visit of a client of %(manager)s registered; their manager was told.") % {
+                    "manager": manager.short_name if manager else "—"
+                }
+            messages.success(request, text)
             return redirect("clients:reception")
     start, end = day_bounds()
     today = (
@@ -558,7 +583,7 @@ def reception(request):
             "form": form,
             "today": today,
             "duplicate": duplicate,
-            "duplicate_visible": duplicate is not None and clients.filter(pk=duplicate.pk).exists(),
+            "duplicate_visible": duplicate is not None and _sees(request, duplicate),
             "nav": "reception",
             "crumbs": [(None, _("Reception desk"))],
         },
@@ -567,10 +592,19 @@ def reception(request):
 
 
 def _register_visit(request, data):
+    """The chosen client, else ANY client with this exact phone (a walk-in of another
+    manager's client is theirs: the visit goes to that client and its manager is told;
+    the page names it only as "a client of <manager>"), else a new client."""
     from django.db import transaction
 
     with transaction.atomic():
         client = data["client"]
+        if client is None and data["phone"]:
+            try:
+                phone = normalize_phone(data["phone"])
+            except ValidationError as error:
+                raise ValidationError({"phone": error.messages}) from None
+            client = services.find_duplicates(phone=phone).first()
         if client is None:
             client = services.client_create(
                 by=request.user,
@@ -670,9 +704,13 @@ def _visible_lead(request, pk):
 
 
 def _hold_and_deal_urls(lead) -> dict:
-    """Links to open a hold or a deal for the lead's unit, when the sales pages exist."""
+    """Links to open a hold or a deal for the lead's client: on the lead's unit, else from
+    the catalogue (choose a unit there), when the sales pages exist."""
     urls = {}
-    if lead.unit_id:
+    if not lead.unit_id:
+        with suppress(NoReverseMatch):
+            urls["catalogue_url"] = reverse("inventory:unit-list") + f"?client={lead.client_id}"
+    else:
         for key, name, kwargs, query in (
             ("hold_url", "sales:hold-create", {"pk": lead.unit_id}, f"?client={lead.client_id}"),
             (
@@ -690,16 +728,18 @@ def _hold_and_deal_urls(lead) -> dict:
 @require(CLIENTS_VIEW)
 def lead_detail(request, pk):
     lead = _visible_lead(request, pk)
+    client_visible = lead.client_id is not None and _sees(request, lead.client)
     context = {
         "lead": lead,
         "events": lead.events.select_related("actor"),
         "tasks": lead.tasks.select_related("assignee"),
         "convertible": lead.status in CONVERTIBLE,
-        "client_url": client_url(lead.client) if lead.client_id else "",
+        "client_visible": client_visible,
+        "client_url": client_url(lead.client) if client_visible else "",
         "nav": "leads",
         "crumbs": [(reverse("clients:lead-list"), _("Leads")), (None, str(lead))],
     }
-    if lead.client_id:
+    if client_visible:
         context.update(_hold_and_deal_urls(lead))
     return render(request, "clients/lead_detail.html", context)
 
@@ -775,19 +815,26 @@ def lead_convert(request, pk):
     title = _("Convert the lead into a client")
     known = services.find_duplicates(phone=lead.phone_normalized, email=lead.email_normalized)
     existing = lead.client or known.first()
-    text = (
-        _("The lead will be linked to the existing client %(name)s.")
-        % {"name": existing.display_name}
-        if existing
-        else _("A new client will be created from the lead's name, phone and e-mail.")
-    )
+    submit = _("Convert")
+    if existing is None:
+        text = _("A new client will be created from the lead's name, phone and e-mail.")
+    elif _sees(request, existing):
+        text = _("The lead will be linked to the existing client %(name)s.") % {
+            "name": existing.display_name
+        }
+    else:  # neither the name nor a link: the client is another manager's
+        submit = None
+        text = _(
+            "This phone or e-mail belongs to a client of %(manager)s. Ask them or a sales "
+            "head to hand the client to you, then convert the lead."
+        ) % {"manager": existing.manager.short_name if existing.manager else "—"}
     return render(
         request,
         "clients/confirm.html",
         {
             "title": title,
             "text": text,
-            "submit": _("Convert"),
+            "submit": submit,
             "nav": "leads",
             "cancel_url": reverse("clients:lead-detail", args=[lead.pk]),
             "crumbs": [

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
@@ -315,6 +316,14 @@ class BoardFilterForm(forms.Form):
             kind=data.get("kind") or "",
             section=data.get("section"),
         )
+
+    def clean_as_of(self):
+        """A past day or today: the board of a future day would be today's (and a date near
+        the calendar's end has no next day to count to)."""
+        day = self.cleaned_data.get("as_of")
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a past day."))
+        return day
 
     def as_of_date(self):
         """The past day asked for (``?as_of=YYYY-MM-DD``), or ``None`` for now."""

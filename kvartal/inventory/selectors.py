@@ -5,6 +5,7 @@ chessboard: sections, floors and units, one query each) and does the grouping, f
 and counting in Python, so that the template only prints prepared values.
 """
 
+import inspect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -577,11 +578,20 @@ def _extra_event(item) -> Event:
     )
 
 
-def unit_history(unit: Unit) -> UnitHistory:
+def _takes_user(provider) -> bool:
+    try:
+        return "user" in inspect.signature(provider).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def unit_history(unit: Unit, user=None) -> UnitHistory:
     """Price history and the merged timeline (status, price and data changes) of a unit.
 
     Three queries (one per history table, each with its actor) whatever the length, plus
     those of the registered ``extensions.unit_timeline`` providers (a constant number each).
+    ``user``: who reads it, passed to the providers that take it (``user=``) so that they
+    show another manager's rows without their private details.
     """
     prices, timeline = [], []
     for row in PriceChange.objects.filter(unit=unit).select_related("actor"):
@@ -631,7 +641,8 @@ def unit_history(unit: Unit) -> UnitHistory:
             )
         )
     for provider in extensions.unit_timeline:
-        timeline.extend(_extra_event(item) for item in provider(unit))
+        items = provider(unit, user=user) if _takes_user(provider) else provider(unit)
+        timeline.extend(_extra_event(item) for item in items)
     # Newest first; at one instant the creation reads as the oldest, then status, then price,
     # then what higher apps add (a hold is made, then the unit turns reserved).
     order = {"extra": -1, "price": 0, "status": 1, "data": 2, "created": 2}

@@ -123,13 +123,17 @@ def unit_set_price(
     """Set a unit's current price and append a ``PriceChange`` row.
 
     On a reserved unit the hold keeps its price: the new one is kept as ``pending_price`` and
-    applies when the hold ends without a deal (``unit_set_sales_state``). Raises
-    ``PriceLocked`` when the unit is in a deal or sold, ``ValidationError`` for a negative
-    price or a zero price on a unit that is on sale. A price equal to the current one is a no-op.
+    applies when the unit is back on sale (``unit_set_sales_state``), also after a deal made
+    from the hold is terminated. A reserved unit whose hold has run out is on sale already
+    (its effective status): the price changes at once. Raises ``PriceLocked`` when the unit is
+    in a deal or sold, ``ValidationError`` for a negative price or a zero price on a unit that
+    is on sale. A price equal to the current one is a no-op.
     """
     unit = _locked(unit)
     price = Decimal(price)
-    if unit.status == UnitStatus.RESERVED:
+    when = _now(at)
+    run_out = unit.status == UnitStatus.RESERVED and unit.effective_status(when) != unit.status
+    if unit.status == UnitStatus.RESERVED and not run_out:
         if price <= 0:
             raise ValidationError({"price": _("A unit on sale must have a price above zero.")})
         old = unit.pending_price
@@ -144,17 +148,23 @@ def unit_set_price(
                 reason=reason,
             )
         return unit
-    if unit.is_price_locked:
+    if unit.is_price_locked and not run_out:
         raise PriceLocked(_("The unit is in a deal or sold: its price is locked."))
-    if price < 0 or (price == 0 and unit.status == UnitStatus.AVAILABLE):
+    if price < 0 or (price == 0 and unit.status in (UnitStatus.AVAILABLE, UnitStatus.RESERVED)):
         raise ValidationError({"price": _("A unit on sale must have a price above zero.")})
+    fields = ["price"]
+    if unit.pending_price is not None:  # a run-out hold's pending price: this one replaces it
+        unit.pending_price = None
+        fields.append("pending_price")
     if price == unit.price:
+        if len(fields) > 1:
+            unit.save(update_fields=["pending_price"])
         return unit
     PriceChange.objects.create(
-        unit=unit, at=_now(at), actor=by, old_price=unit.price, new_price=price, reason=reason
+        unit=unit, at=when, actor=by, old_price=unit.price, new_price=price, reason=reason
     )
     unit.price = price
-    unit.save(update_fields=["price"])
+    unit.save(update_fields=fields)
     unit.refresh_from_db(fields=["price_per_m2"])
     return unit
 
@@ -164,6 +174,9 @@ class PricePreview:
     unit: Unit
     old_price: Decimal
     new_price: Decimal
+    # A held unit: the hold keeps its price; the new one is pending until the unit is back
+    # on sale (``Unit.pending_price``).
+    pending: bool = False
 
 
 def units_price_preview(
@@ -173,8 +186,10 @@ def units_price_preview(
     per_m2_delta: Decimal | None = None,
     round_to: Decimal = Decimal(1),
 ) -> tuple[list[PricePreview], list[Unit]]:
-    """What a bulk change would do: (changes, skipped). Held, sold and unpriced units are
-    skipped.
+    """What a bulk change would do: (changes, skipped). Units in a deal, sold and unpriced
+    units are skipped. A held unit gets a pending price (``PricePreview.pending``): its hold
+    keeps the old one, the new one applies when the unit is back on sale; the change counts
+    from its pending price when it has one.
 
     ``percent`` multiplies the price by (1 + percent/100); ``per_m2_delta`` adds that many
     roubles per m² of total area. Exactly one of them must be given.
@@ -182,21 +197,25 @@ def units_price_preview(
     if (percent is None) == (per_m2_delta is None):
         raise ValidationError(_("Give either a percentage or an amount per m²."))
     changes, skipped = [], []
+    now = timezone.now()
     for unit in units:
-        if unit.is_price_locked or not unit.price:
-            skipped.append(unit)  # held, sold, or never priced: a bulk change leaves it
+        held = unit.status == UnitStatus.RESERVED and unit.effective_status(now) == unit.status
+        run_out = unit.status == UnitStatus.RESERVED and not held
+        if (unit.is_price_locked and not (held or run_out)) or not unit.price:
+            skipped.append(unit)  # in a deal, sold, or never priced: a bulk change leaves it
             continue
+        base = unit.pending_price if held and unit.pending_price is not None else unit.price
         if percent is not None:
-            new = unit.price * (1 + Decimal(percent) / 100)
+            new = base * (1 + Decimal(percent) / 100)
         else:
-            new = unit.price + Decimal(per_m2_delta) * unit.total_area
+            new = base + Decimal(per_m2_delta) * unit.total_area
         new = _round_price(new, round_to)
         if new <= 0:
             raise ValidationError(
                 _("Unit %(number)s would get a price of zero or below.") % {"number": unit.number}
             )
-        if new != unit.price:
-            changes.append(PricePreview(unit=unit, old_price=unit.price, new_price=new))
+        if new != base:
+            changes.append(PricePreview(unit=unit, old_price=base, new_price=new, pending=held))
     return changes, skipped
 
 
@@ -214,7 +233,9 @@ def units_bulk_set_price(
     """Change the prices of many units at once (by %, or by an amount per m²).
 
     Writes the same ``PriceChange`` rows as ``unit_set_price``, all tied to one ``PriceBatch``.
-    Held, sold and unpriced units keep their price and are left out. Raises
+    A held unit keeps its hold's price and gets the new one as ``pending_price`` (a
+    ``UnitChange`` row, as ``unit_set_price``), applied when it is back on sale. Units in a
+    deal, sold and unpriced units keep their price and are left out. Raises
     ``ValidationError`` when any resulting price would be zero or below, or when no price
     would change (then nothing is written).
     """
@@ -232,6 +253,8 @@ def units_bulk_set_price(
     batch = PriceBatch.objects.create(
         at=when, actor=by, description=description[:300], units_count=len(changes)
     )
+    now_priced = [c for c in changes if not c.pending]
+    pending = [c for c in changes if c.pending]
     PriceChange.objects.bulk_create(
         [
             PriceChange(
@@ -243,13 +266,31 @@ def units_bulk_set_price(
                 reason=reason,
                 batch=batch,
             )
-            for c in changes
+            for c in now_priced
         ],
         batch_size=BULK_BATCH,
     )
-    for c in changes:
+    UnitChange.objects.bulk_create(
+        [
+            UnitChange(
+                unit=c.unit,
+                at=when,
+                actor=by,
+                changes={"pending_price": [_display(c.unit.pending_price), _display(c.new_price)]},
+                reason=reason,
+            )
+            for c in pending
+        ],
+        batch_size=BULK_BATCH,
+    )
+    for c in now_priced:
         c.unit.price = c.new_price
-    Unit.objects.bulk_update([c.unit for c in changes], ["price"], batch_size=BULK_BATCH)
+        c.unit.pending_price = None  # a run-out hold's pending price is replaced
+    for c in pending:
+        c.unit.pending_price = None if c.new_price == c.unit.price else c.new_price
+    Unit.objects.bulk_update(
+        [c.unit for c in changes], ["price", "pending_price"], batch_size=BULK_BATCH
+    )
     return batch
 
 
@@ -288,16 +329,34 @@ def _write_status(unit: Unit, status: str, *, by, reason: str, when: datetime) -
     return ["status", "status_changed_at"]
 
 
+def _check_manual(unit: Unit, status: str) -> None:
+    """The public status services move units by hand only between "not for sale" and
+    "available". Reserved, in a deal and sold are the sales services' (a hold or a deal
+    behind them, through ``unit_set_sales_state``)."""
+    if unit.status not in MANUAL_STATUSES or status not in MANUAL_STATUSES:
+        raise InvalidStatusTransition(
+            _(
+                "“%(old)s” → “%(new)s” is not a manual change: a unit is reserved, put in a "
+                "deal, sold or released only through a hold or a deal."
+            )
+            % {"old": unit.get_status_display(), "new": UnitStatus(status).label}
+        )
+
+
 @transaction.atomic
 def unit_set_status(
     *, unit: Unit, status: str, by, reason: str = "", at: datetime | None = None
 ) -> Unit:
-    """Move a unit to another status along ``STATUS_TRANSITIONS`` and append a history row.
+    """Open or close a unit for sale by hand ("not for sale" ↔ "available") and append a
+    history row.
 
-    Raises ``InvalidStatusTransition`` for a move the table does not allow, ``ValidationError``
-    when a unit without a price would go on sale.
+    Raises ``InvalidStatusTransition`` for any other move (the sales statuses change only
+    with a hold or a deal, ``unit_set_sales_state``), ``ValidationError`` when a unit without
+    a price would go on sale.
     """
     unit = _locked(unit)
+    if status in UnitStatus.values:
+        _check_manual(unit, status)
     unit.save(update_fields=_write_status(unit, status, by=by, reason=reason, when=_now(at)))
     return unit
 
@@ -306,7 +365,8 @@ def unit_set_status(
 def units_bulk_set_status(
     *, units: QuerySet, status: str, by, reason: str = "", at: datetime | None = None
 ) -> int:
-    """``unit_set_status`` for many units at once (opening a section for sale, imports).
+    """``unit_set_status`` for many units at once (opening a section for sale, imports):
+    manual moves only ("not for sale" ↔ "available").
 
     All or nothing: one unit that may not move refuses the whole batch. Returns the count.
     """
@@ -314,6 +374,8 @@ def units_bulk_set_status(
     locked = _lock_all(units)
     for unit in locked:
         try:
+            if status in UnitStatus.values:
+                _check_manual(unit, status)
             _check_transition(unit, status)
         except (DomainError, ValidationError) as error:
             raise InvalidStatusTransition(
@@ -369,9 +431,11 @@ def unit_set_sales_state(
 
     Moving to another status goes along ``STATUS_TRANSITIONS`` with a history row (as
     ``unit_set_status``); staying reserved only moves ``hold_until`` (a hold extended or
-    passed to the next in the queue). Leaving "reserved" for "available" applies a price set
-    during the hold (``pending_price``) with its own ``PriceChange`` row. Everything that
-    changes on the unit is written in one ``UPDATE`` (none when nothing changes).
+    passed to the next in the queue). A price set during a hold (``pending_price``) is kept
+    while the unit is reserved, in a deal or sold, and applies with its own ``PriceChange``
+    row ("price set during the hold") when the unit is back on sale, from whatever status
+    (a hold ended, a deal terminated or moved to another unit). Everything that changes on
+    the unit is written in one ``UPDATE`` (none when nothing changes).
     """
     when = _now(at)
     fields = []
@@ -382,10 +446,10 @@ def unit_set_sales_state(
         unit.hold_until = hold_until
         fields.append("hold_until")
     pending = unit.pending_price
-    if status != UnitStatus.RESERVED and pending is not None:
+    if status == UnitStatus.AVAILABLE and pending is not None:
         unit.pending_price = None
         fields.append("pending_price")
-        if status == UnitStatus.AVAILABLE and pending != unit.price:
+        if pending != unit.price:
             PriceChange.objects.create(
                 unit=unit,
                 at=when,

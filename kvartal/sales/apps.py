@@ -28,6 +28,7 @@ class SalesConfig(AppConfig):
 
         client_extensions.merge_handlers.append(client_stats.merge_client_sales)
         client_extensions.export_providers.append(client_stats.export_client_sales)
+        client_extensions.erase_handlers.append(client_stats.erase_client_sales)
 
         # --- payments and promotions ---
         extensions.chessboard_marks.append(selectors.payment_marks)

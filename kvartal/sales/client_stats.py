@@ -33,8 +33,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kvartal.core.errors import DomainError
+from kvartal.inventory.models import StatusChange
 
-from .models import Deal, DealBuyer, Hold, Payment, QueueEntry, QueueState, StageOutcome
+from .models import (
+    Deal,
+    DealBuyer,
+    DealEvent,
+    Hold,
+    HoldEvent,
+    Payment,
+    QueueEntry,
+    QueueState,
+    StageOutcome,
+)
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 _D = "deal_parts__deal"
@@ -186,6 +197,95 @@ def export_client_sales(client) -> dict:
             }
             for pay in Payment.objects.filter(deal_id__in=deal_ids).select_related("deal")
         ],
+    }
+
+
+def redact_status_reasons(*, unit_ids, names, label: str) -> int:
+    """Put ``label`` in place of ``names`` in the status history of these units (the holds
+    service writes "Held for <client>" there).
+
+    The inventory history is append-only; this is its one exception: a data subject's
+    erasure request (152-ФЗ) outranks it, and only the name in the text changes — the row,
+    its time, its statuses and its price stay."""
+    names = sorted((n for n in names if n), key=len, reverse=True)  # full names first
+    if not names or not unit_ids:
+        return 0
+    q = Q(pk__in=[])
+    for name in names:
+        q |= Q(reason__contains=name)
+    count = 0
+    for pk, reason in (
+        StatusChange.objects.filter(unit_id__in=unit_ids).filter(q).values_list("pk", "reason")
+    ):
+        for name in names:
+            reason = reason.replace(name, label)
+        count += StatusChange.objects.filter(pk=pk).update(reason=reason[:300])
+    return count
+
+
+def _redact_buyers(data, ids: set, label: str) -> bool:
+    """Replace the names of these clients in a deal event's buyer lists (``buyers`` of an
+    opened deal, ``old``/``new`` of a change of buyers)."""
+    changed = False
+    for key in ("buyers", "old", "new"):
+        rows = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            continue
+        for row in rows:
+            if isinstance(row, dict) and row.get("client") in ids and row.get("name") != label:
+                row["name"] = label
+                changed = True
+    return changed
+
+
+def erase_client_sales(clients, names, label: str) -> dict[str, int]:
+    """The sales side of erasing a client's personal data: hold and queue comments and hold
+    event reasons go (with their copies in the units' status history), the client's name
+    (``names``: full names and surnames) in the deals' history and in the units' status
+    history becomes ``label``. Figures (prices, payments, dates) stay."""
+    ids = {c.pk for c in clients}
+    names = sorted((n for n in names if n), key=len, reverse=True)  # full names first
+    holds = Hold.objects.filter(client_id__in=ids)
+    queue = QueueEntry.objects.filter(client_id__in=ids)
+    unit_ids = set(holds.values_list("unit_id", flat=True)) | set(
+        queue.values_list("unit_id", flat=True)
+    )
+    hold_ids = list(holds.values_list("pk", flat=True))
+    deal_ids = set(DealBuyer.objects.filter(client_id__in=ids).values_list("deal_id", flat=True))
+    # a buyer removed from a deal is still named in its history: find the events by id
+    mentions = Q(pk__in=[])
+    for pk in ids:
+        mentions |= Q(data__icontains=f'"client": {pk}')
+    events = DealEvent.objects.filter(Q(deal_id__in=deal_ids) | mentions)
+    redacted = 0
+    for event in events.only("pk", "data", "reason"):
+        changed = _redact_buyers(event.data, ids, label)
+        reason = event.reason
+        for name in names:
+            reason = reason.replace(name, label)
+        if changed or reason != event.reason:
+            DealEvent.objects.filter(pk=event.pk).update(data=event.data, reason=reason[:300])
+            redacted += 1
+    # The holds service copies a cancel or extension reason (free text) into the unit's
+    # status history at the same moment: those copies go with the hold events' reasons.
+    copies = 0
+    for unit_id, at, reason in (
+        HoldEvent.objects.filter(hold_id__in=hold_ids)
+        .exclude(reason="")
+        .values_list("hold__unit_id", "at", "reason")
+    ):
+        copies += StatusChange.objects.filter(unit_id=unit_id, at=at, reason=reason.strip()).update(
+            reason="—"
+        )
+    return {
+        "status_reason_copies": copies,
+        "hold_comments": holds.exclude(comment="", end_reason="").update(comment="", end_reason=""),
+        "hold_events": HoldEvent.objects.filter(hold_id__in=hold_ids)
+        .exclude(reason="")
+        .update(reason=""),
+        "queue_comments": queue.exclude(comment="").update(comment=""),
+        "deal_events": redacted,
+        "status_changes": redact_status_reasons(unit_ids=unit_ids, names=names, label=label),
     }
 
 

@@ -222,6 +222,8 @@ class QueueEntry(models.Model):
         Hold, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("hold")
     )
     comment = models.CharField(_("comment"), max_length=300, blank=True)
+    ended_at = models.DateTimeField(_("left the queue"), null=True, blank=True)
+    end_reason = models.CharField(_("why it left"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("queue entry")

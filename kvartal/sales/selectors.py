@@ -126,25 +126,42 @@ def unit_hold_panels(request, unit: Unit) -> list[Panel]:
     return [Panel(template="sales/unit_hold_panel.html", context=context, order=10)]
 
 
-def unit_hold_timeline(unit: Unit) -> list[dict]:
+def unit_hold_timeline(unit: Unit, user=None) -> list[dict]:
     """The unit's hold events for its timeline: who held, from when to when, on what basis;
-    extensions, cancellations, expiry. One query."""
+    extensions, cancellations, expiry. One query.
+
+    The client and the comments (the hold's, an extension's or a cancellation's reason) are
+    shown only to ``user`` when they may see that hold (its manager, their sales head,
+    ``rows.all``); anyone else who opens the unit reads "held by <manager> until …". Without
+    a ``user`` nothing private is shown."""
     events = (
         HoldEvent.objects.filter(hold__unit_id=unit.pk)
-        .select_related("actor", "hold", "hold__manager")
+        .select_related("actor", "hold", "hold__manager", "hold__client")
         .order_by("at", "pk")
     )
+    managers = visible_managers(user) if user is not None else frozenset()
     texts = {
-        HoldEventKind.CREATED: _("Held (%(kind)s, %(basis)s) by %(manager)s: %(start)s → %(end)s"),
+        HoldEventKind.CREATED: _(
+            "Held for %(client)s (%(kind)s, %(basis)s) by %(manager)s: %(start)s → %(end)s"
+        ),
         HoldEventKind.EXTENDED: _("Hold extended: %(old)s → %(end)s"),
         HoldEventKind.CANCELLED: _("Hold cancelled"),
         HoldEventKind.EXPIRED: _("Hold expired at %(old)s"),
         HoldEventKind.CONVERTED: _("Hold turned into a deal"),
     }
+    closed = {
+        HoldEventKind.CREATED: _("Held by %(manager)s until %(end)s"),
+        HoldEventKind.EXTENDED: _("Hold by %(manager)s extended until %(end)s"),
+        HoldEventKind.CANCELLED: _("Hold by %(manager)s cancelled"),
+        HoldEventKind.EXPIRED: _("Hold by %(manager)s expired at %(old)s"),
+        HoldEventKind.CONVERTED: _("Hold by %(manager)s turned into a deal"),
+    }
     rows = []
     for event in events:
         hold = event.hold
+        sees = managers is None or hold.manager_id in managers
         values = {
+            "client": hold.client,
             "kind": hold.get_kind_display(),
             "basis": hold.get_basis_display(),
             "manager": hold.manager.short_name,
@@ -158,8 +175,8 @@ def unit_hold_timeline(unit: Unit) -> list[dict]:
                 "pk": event.pk,
                 "kind": "hold",
                 "actor": event.actor.short_name if event.actor else _("system"),
-                "text": texts[event.kind] % values,
-                "reason": event.reason,
+                "text": (texts if sees else closed)[event.kind] % values,
+                "reason": event.reason if sees else "",
                 "status": UnitStatus.RESERVED if event.kind != HoldEventKind.EXPIRED else "",
             }
         )
@@ -308,11 +325,13 @@ def deal_event_text(event, *, with_number: bool = True) -> str:
     return text
 
 
-def deal_unit_timeline(unit) -> list[dict]:
+def deal_unit_timeline(unit, user=None) -> list[dict]:
     """The unit card's history lines from deals on this unit: opened, stages, buyers changed,
-    swaps, BTI, terminations (one query). Buyers' names stay out of it."""
+    swaps, BTI, terminations (one query). Buyers' names stay out of it; the reasons typed
+    (a termination's, a change of buyers') only for a ``user`` who may see the deal."""
     from .models import DealEvent
 
+    managers = visible_managers(user) if user is not None else frozenset()
     rows = (
         DealEvent.objects.filter(unit_id=unit.pk)
         .select_related("actor", "deal", "from_stage", "to_stage")
@@ -325,7 +344,7 @@ def deal_unit_timeline(unit) -> list[dict]:
             "kind": "deal",
             "actor": e.actor.short_name if e.actor else _("system"),
             "text": deal_event_text(e),
-            "reason": e.reason,
+            "reason": e.reason if managers is None or e.deal.manager_id in managers else "",
             "status": (
                 UnitStatus.AVAILABLE
                 if e.to_stage and e.to_stage.is_termination
@@ -389,7 +408,11 @@ from django.db.models import (  # noqa: E402
 from django.db.models.functions import Coalesce, Greatest, Replace  # noqa: E402
 from django.utils.formats import number_format  # noqa: E402
 
-from kvartal.inventory.models import BuildingKind, effective_status_q  # noqa: E402
+from kvartal.inventory.models import (  # noqa: E402
+    BuildingKind,
+    UnitKind,
+    effective_status_q,
+)
 
 from .models import Deal, DealBuyer, DealEvent, Payment, PaymentLine, Promotion  # noqa: E402
 from .promotions_rules import promotion_applies  # noqa: E402
@@ -605,19 +628,20 @@ def cashier_totals(deals) -> dict:
 
 def payment_marks(unit_ids: Iterable[int], now: datetime) -> dict[int, list[CellMark]]:
     """``overdue`` on units whose deal has a planned payment past due and not covered; on a
-    parking structure also ``paid`` (paid in full) and ``part-paid``."""
+    parking space (in a parking structure or in any building) also ``paid`` (paid in full)
+    and ``part-paid``."""
     ids = list(unit_ids)
     if not ids:
         return {}
     today = timezone.localdate(now)
     deals = list(
         Deal.objects.filter(unit_id__in=ids, is_active=True).values_list(
-            "pk", "unit_id", "price", "bti_adjustment", "unit__building__kind"
+            "pk", "unit_id", "price", "bti_adjustment", "unit__building__kind", "unit__kind"
         )
     )
     states = payment_states({d[0]: d[2] + d[3] for d in deals}, today)
     marks: dict[int, list[CellMark]] = {}
-    for pk, unit_id, _price, _bti, kind in deals:
+    for pk, unit_id, _price, _bti, kind, unit_kind in deals:
         state = states[pk]
         found = []
         if state.is_overdue:
@@ -631,7 +655,8 @@ def payment_marks(unit_ids: Iterable[int], now: datetime) -> dict[int, list[Cell
                     },
                 )
             )
-        if kind == BuildingKind.PARKING and state.received > 0:
+        parking = kind == BuildingKind.PARKING or unit_kind == UnitKind.PARKING
+        if parking and state.received > 0:
             if state.paid_in_full:
                 found.append(CellMark("paid", _("Paid in full")))
             else:

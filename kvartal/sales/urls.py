@@ -20,6 +20,7 @@ urlpatterns = [
     path("deals/<id:pk>/", deals.deal_detail, name="deal-detail"),
     path("deals/<id:pk>/move/", deals.deal_move, name="deal-move"),
     path("deals/<id:pk>/terminate/", deals.deal_terminate, name="deal-terminate"),
+    path("deals/<id:pk>/discount/", deals.deal_discount, name="deal-discount"),
     path("deals/<id:pk>/buyers/", deals.deal_buyers, name="deal-buyers"),
     path("deals/<id:pk>/swap/", deals.deal_swap, name="deal-swap"),
     path("deals/<id:pk>/bti/", deals.deal_bti, name="deal-bti"),

@@ -8,9 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from kvartal.accounts.models import Role, Team
+from kvartal.accounts.models import Notice, Role, Team
 from kvartal.clients import services
 from kvartal.clients.models import Channel, Client, Lead, LeadStatus, Task, Visit
+from kvartal.core.errors import DomainError
 from kvartal.core.testing import make_section, make_user
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,23 @@ def test_a_manager_gets_404_on_another_managers_client_and_nothing_changes(
     assert snapshot(theirs) == before
 
 
+def test_another_managers_company_person_and_consent_pages_are_404(client, manager, other_manager):
+    company = services.client_create(by=other_manager, kind="company", company_name="ООО Их")
+    consent = services.consent_record(
+        client=company, by=other_manager, text_version="1", channel="paper"
+    )
+    client.force_login(manager)
+    person_url = reverse("clients:person-add", args=[company.pk])
+    withdraw_url = reverse("clients:consent-withdraw", args=[consent.pk])
+    assert client.get(person_url).status_code == 404
+    assert client.post(person_url, {"name": "Взлом"}).status_code == 404
+    assert client.get(withdraw_url).status_code == 404
+    assert client.post(withdraw_url).status_code == 404
+    assert company.people.count() == 0
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is None
+
+
 def test_a_manager_cannot_merge_another_managers_client_into_theirs(client, manager, theirs):
     mine = services.client_create(by=manager, first_name="Мой")
     client.force_login(manager)
@@ -86,10 +104,16 @@ def test_a_manager_cannot_merge_another_managers_client_into_theirs(client, mana
     assert Client.objects.get(pk=theirs.pk).merged_into is None
 
 
-def test_export_and_erase_of_another_managers_client_are_404(client, theirs):
-    head = make_user(Role.SALES_HEAD)
+def test_export_and_erase_of_another_managers_client_are_refused(client, theirs):
+    head = make_user(Role.SALES_HEAD)  # may export (their team's rows), may not erase
     client.force_login(head)
     assert client.get(reverse("clients:client-export", args=[theirs.pk])).status_code == 404
+    erase = reverse("clients:client-erase", args=[theirs.pk])
+    assert client.get(erase).status_code == 403
+    assert client.post(erase, {"confirm": "on"}).status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.erased_at is None and theirs.last_name == "Чужой"
+    assert not theirs.events.filter(kind="exported").exists()
 
 
 def test_a_manager_gets_404_on_another_managers_lead_and_task(client, manager, other_manager):
@@ -113,9 +137,16 @@ def test_a_manager_gets_404_on_another_managers_lead_and_task(client, manager, o
         == 404
     )
     assert client.post(reverse("clients:task-done", args=[task.pk])).status_code == 404
+    assert (
+        client.post(
+            reverse("clients:lead-assign", args=[lead.pk]), {"manager": manager.pk}
+        ).status_code
+        == 404
+    )
     lead.refresh_from_db()
     task.refresh_from_db()
     assert lead.status == LeadStatus.NEW and lead.client is None and task.done_at is None
+    assert lead.manager == other_manager
     assert lead.pk not in [
         row.pk for row in client.get(reverse("clients:lead-list")).context["page"]
     ]
@@ -267,6 +298,7 @@ def test_export_page_gives_json_and_erase_page_erases(client, admin_user):
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["client"]["passport_number"] == "4510 123456"
     url = reverse("clients:client-erase", args=[target.pk])
+    assert client.get(url).status_code == 200
     assert client.post(url, {}).status_code == 400  # not confirmed: nothing happens
     assert Client.objects.get(pk=target.pk).erased_at is None
     assert client.post(url, {"confirm": "on"}).status_code == 302
@@ -274,9 +306,192 @@ def test_export_page_gives_json_and_erase_page_erases(client, admin_user):
 
 
 def test_passport_is_masked_for_a_director(client, manager):
-    target = services.client_create(by=manager, first_name="Анна", passport_number="4510 123456")
+    secrets = {
+        "passport_number": "4510 123456",
+        "passport_issued_by": "ОВД Тверской",
+        "passport_issued_on": "01.02.2020",
+        "passport_code": "770-123",
+        "registration_address": "ул. Садовая, 5",
+    }
+    target = services.client_create(by=manager, first_name="Анна", **secrets)
     url = reverse("sales:client-detail", args=[target.pk])
     client.force_login(make_user(Role.DIRECTOR))
-    assert "4510 123456" not in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    assert "••••56" in page
+    for value in secrets.values():
+        assert value not in page
     client.force_login(manager)
-    assert "4510 123456" in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    for value in secrets.values():
+        assert value in page
+
+
+# --- another manager's client: no name, no link ------------------------------------------
+
+
+def test_a_duplicate_of_another_managers_client_shows_only_their_manager(
+    client, manager, theirs, other_manager
+):
+    client.force_login(manager)
+    response = client.post(
+        reverse("clients:client-create"),
+        {"kind": "person", "last_name": "Новый", "first_name": "Иван", "phone": "+79990000000"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Чужой" not in html and "Клиент" not in html
+    assert reverse("sales:client-detail", args=[theirs.pk]) not in html
+    assert other_manager.short_name in html
+    mine = services.client_create(by=manager, first_name="Мой")
+    response = client.post(
+        reverse("clients:client-update", args=[mine.pk]),
+        {"first_name": "Мой", "phone": "+7 999 000-00-00"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Чужой" not in html and other_manager.short_name in html
+    assert Client.objects.get(pk=mine.pk).phone == ""
+
+
+def test_a_lead_of_another_managers_client_is_not_linked_silently(
+    client, manager, theirs, other_manager
+):
+    lead = services.lead_create(
+        by=manager,
+        channel=Channel.objects.get(code="call"),
+        name="Звонок",
+        phone="+79990000000",
+        manager=other_manager,
+    )
+    assert lead.client == theirs
+    services.lead_assign(lead=lead, manager=manager, by=make_user(Role.SALES_HEAD))
+    client.force_login(manager)
+    url = reverse("clients:lead-convert", args=[lead.pk])
+    page = client.get(url).content.decode()
+    assert "Чужой" not in page and other_manager.short_name in page
+    detail = client.get(reverse("clients:lead-detail", args=[lead.pk])).content.decode()
+    assert "Чужой" not in detail
+    response = client.post(url, follow=True)
+    assert other_manager.short_name in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.NEW
+    # one who sees every row (rows.all) links it
+    services.lead_convert(lead=lead, by=make_user(Role.ADMIN))
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CONVERTED and lead.client == theirs
+
+
+def test_a_found_unlinked_client_of_another_manager_is_refused_too(manager, theirs):
+    lead = services.lead_create(
+        by=manager, channel=Channel.objects.get(code="call"), email="x@example.ru", manager=manager
+    )
+    Lead.objects.filter(pk=lead.pk).update(phone_normalized="+79990000000")
+    with pytest.raises(DomainError):
+        services.lead_convert(lead=lead, by=manager)
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.NEW and lead.client is None
+    assert Client.objects.count() == 1
+
+
+def test_reception_registers_a_walk_in_of_another_managers_client(
+    client, manager, theirs, other_manager
+):
+    client.force_login(manager)
+    response = client.post(
+        reverse("clients:reception"),
+        {
+            "last_name": "Чужой",
+            "first_name": "Клиент",
+            "phone": "8 999 000-00-00",
+            "at": "2026-03-10T11:00",
+            "received_by": manager.pk,
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    visit = Visit.objects.get()
+    assert visit.client == theirs and visit.received_by == manager
+    assert Client.objects.count() == 1  # no duplicate made
+    html = response.content.decode()
+    assert "Чужой" not in html and other_manager.short_name in html
+    assert Notice.objects.filter(user=other_manager, url__contains=str(theirs.pk)).exists()
+
+
+# --- small flows --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "foo", ""])
+def test_task_done_goes_back_only_within_the_site(client, manager, target):
+    task = services.task_create(by=manager, title="x", due_at=timezone.now(), assignee=manager)
+    client.force_login(manager)
+    response = client.post(reverse("clients:task-done", args=[task.pk]), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("clients:my-tasks")
+    task.refresh_from_db()
+    assert task.done_at is not None
+
+
+def test_task_done_returns_to_a_page_of_the_site(client, manager):
+    task = services.task_create(by=manager, title="x", due_at=timezone.now(), assignee=manager)
+    client.force_login(manager)
+    back = reverse("clients:lead-list") + "?status=open"
+    response = client.post(reverse("clients:task-done", args=[task.pk]), {"next": back})
+    assert response["Location"] == back
+
+
+def test_a_csv_with_a_huge_field_or_a_long_email_is_reported_not_a_500(client, manager):
+    client.force_login(manager)
+    channel = Channel.objects.get(code="avito")
+    huge = "x" * 200_000
+    upload = SimpleUploadedFile("l.csv", f'name,phone,message\nА,+79001112233,"{huge}"\n'.encode())
+    response = client.post(reverse("clients:lead-import"), {"file": upload, "channel": channel.pk})
+    assert response.status_code == 400
+    assert "Cannot read this line" in response.content.decode()
+    long_email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".ru"
+    assert 255 <= len(long_email) <= 320
+    upload = SimpleUploadedFile("l.csv", f"name,email\nА,ok@example.ru\nБ,{long_email}\n".encode())
+    response = client.post(reverse("clients:lead-import"), {"file": upload, "channel": channel.pk})
+    assert response.status_code == 400
+    assert "Line 3" in response.content.decode()
+    assert Lead.objects.count() == 0
+
+
+def test_a_converted_lead_without_a_unit_offers_the_card_and_the_catalogue(client, manager):
+    lead = services.lead_create(
+        by=manager, channel=Channel.objects.get(code="call"), name="Анна", phone="+79001112233"
+    )
+    client.force_login(manager)
+    client.post(reverse("clients:lead-convert", args=[lead.pk]))
+    lead.refresh_from_db()
+    html = client.get(reverse("clients:lead-detail", args=[lead.pk])).content.decode()
+    assert f'href="{reverse("sales:client-detail", args=[lead.client_id])}"' in html
+    assert reverse("inventory:unit-list") + f"?client={lead.client_id}" in html
+
+
+def test_a_converted_lead_with_a_unit_offers_hold_and_deal_for_the_client(client, manager):
+    unit = make_section(floors=1, per_floor=1).units.get()
+    lead = services.lead_create(
+        by=manager,
+        channel=Channel.objects.get(code="call"),
+        name="Анна",
+        phone="+79001112233",
+        unit=unit,
+    )
+    services.lead_convert(lead=lead, by=manager)
+    lead.refresh_from_db()
+    client.force_login(manager)
+    html = client.get(reverse("clients:lead-detail", args=[lead.pk])).content.decode()
+    assert reverse("sales:hold-create", args=[unit.pk]) + f"?client={lead.client_id}" in html
+    assert f"?unit={unit.pk}&amp;client={lead.client_id}" in html
+
+
+def test_an_erased_client_takes_no_interaction_on_the_page(client, admin_user):
+    target = services.client_create(by=admin_user, first_name="Анна")
+    services.client_erase(client=target, by=admin_user)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("clients:interaction-create", args=[target.pk]),
+        {"kind": "call", "at": "2026-01-01T10:00", "text": "x"},
+    )
+    assert response.status_code == 400
+    assert target.interactions.count() == 0

@@ -17,7 +17,7 @@ from django.utils import translation
 
 from kvartal.core.testing import make_building, make_section
 from kvartal.inventory.models import Unit, UnitStatus
-from kvartal.inventory.services import unit_set_status
+from kvartal.inventory.tests.sales_state import set_sales_state
 
 MESSAGES = Path(django_settings.LOCALE_PATHS[0]) / "ru" / "LC_MESSAGES"
 PO, MO = MESSAGES / "django.po", MESSAGES / "django.mo"
@@ -39,8 +39,8 @@ def building(keeper):
     building = make_building()
     make_section(building, floors=2, per_floor=4, by=keeper)
     first, second = Unit.objects.filter(building=building).order_by("floor__index", "position")[:2]
-    unit_set_status(unit=first, status=UnitStatus.SOLD, by=keeper)
-    unit_set_status(unit=second, status=UnitStatus.RESERVED, by=keeper)
+    set_sales_state(unit=first, status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=second, status=UnitStatus.RESERVED, by=keeper)
     return building
 
 

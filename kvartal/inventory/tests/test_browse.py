@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from kvartal.core.testing import make_building, make_project, make_section
 from kvartal.inventory.models import BuildingKind, Readiness, Unit, UnitStatus
-from kvartal.inventory.services import unit_set_status
+from kvartal.inventory.tests.sales_state import set_sales_state
 
 HOME = reverse("inventory:home")
 EN = {"accept-language": "en"}
@@ -20,7 +20,7 @@ def project_with_units(name, *, keeper, sold=0):
     building = make_building(project, name="Корпус 1", completion_date=date(2026, 12, 31))
     make_section(building, floors=2, per_floor=4)  # 8 units on sale
     for unit in Unit.objects.filter(building=building).order_by("pk")[:sold]:
-        unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+        set_sales_state(unit=unit, status=UnitStatus.SOLD, by=keeper)
     return project, building
 
 

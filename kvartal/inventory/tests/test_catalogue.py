@@ -24,6 +24,7 @@ from kvartal.inventory.services import (
     unit_set_status,
     unit_update,
 )
+from kvartal.inventory.tests.sales_state import set_sales_state
 
 URL = reverse("inventory:unit-list")
 EN = {"accept-language": "en"}
@@ -60,8 +61,8 @@ def catalogue(keeper):
         by=keeper,
     )
     unit = Unit.objects.get
-    unit_set_status(unit=unit(building=a1, number="1"), status=UnitStatus.RESERVED, by=keeper)
-    unit_set_status(unit=unit(building=a1, number="2"), status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=unit(building=a1, number="1"), status=UnitStatus.RESERVED, by=keeper)
+    set_sales_state(unit=unit(building=a1, number="2"), status=UnitStatus.SOLD, by=keeper)
     unit_set_status(unit=unit(building=a1, number="3"), status=UnitStatus.NOT_FOR_SALE, by=keeper)
     return {"alpha": alpha, "a1": a1, "beta": beta, "b1": b1}
 

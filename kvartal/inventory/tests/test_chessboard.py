@@ -18,6 +18,7 @@ from kvartal.inventory.models import (
     UnitStatus,
 )
 from kvartal.inventory.services import SectionPlan, UnitSpec
+from kvartal.inventory.tests.sales_state import set_sales_state
 
 CELL = re.compile(r'<td class="(cell[^"]*)"><a href="/app/units/(\d+)/"')
 
@@ -66,8 +67,8 @@ def test_chessboard_shows_every_unit_coloured_by_status(client, manager, keeper,
     sold = unit_at(building, 2, 1)
     held = unit_at(building, 1, 3)
     closed = unit_at(building, 2, 4)
-    services.unit_set_status(unit=sold, status=UnitStatus.SOLD, by=keeper)
-    services.unit_set_status(unit=held, status=UnitStatus.RESERVED, by=keeper)
+    set_sales_state(unit=sold, status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=held, status=UnitStatus.RESERVED, by=keeper)
     services.unit_set_status(unit=closed, status=UnitStatus.NOT_FOR_SALE, by=keeper)
     client.force_login(manager)
 
@@ -116,8 +117,8 @@ def test_floors_run_top_first_and_empty_positions_stay_void(client, manager, kee
 def test_filters_dim_the_cells_that_do_not_match_and_count_only_matches(
     client, manager, keeper, building
 ):
-    services.unit_set_status(unit=unit_at(building, 2, 1), status=UnitStatus.SOLD, by=keeper)
-    services.unit_set_status(unit=unit_at(building, 1, 3), status=UnitStatus.RESERVED, by=keeper)
+    set_sales_state(unit=unit_at(building, 2, 1), status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=unit_at(building, 1, 3), status=UnitStatus.RESERVED, by=keeper)
     client.force_login(manager)
 
     response = client.get(board_url(building, "?rooms=0&rooms=2"))
@@ -146,7 +147,7 @@ def test_filters_dim_the_cells_that_do_not_match_and_count_only_matches(
 
 
 def test_price_is_filtered_in_millions_together_with_status(client, manager, keeper, building):
-    services.unit_set_status(unit=unit_at(building, 1, 3), status=UnitStatus.RESERVED, by=keeper)
+    set_sales_state(unit=unit_at(building, 1, 3), status=UnitStatus.RESERVED, by=keeper)
     client.force_login(manager)
 
     response = client.get(board_url(building, "?price_min=5&price_max=9&status=available"))
@@ -449,7 +450,7 @@ def test_forms_follow_capabilities(client, manager, keeper, building):
 
 def test_a_sold_unit_offers_no_price_or_status_form(client, keeper, building):
     unit = unit_at(building, 1, 1)
-    services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=unit, status=UnitStatus.SOLD, by=keeper)
     client.force_login(keeper)
 
     html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
@@ -633,7 +634,69 @@ def test_the_card_shows_the_hold_and_its_history(client, manager, building):
     assert reverse("sales:hold-extend", args=[hold.pk]) in html
     assert reverse("sales:hold-cancel", args=[hold.pk]) in html
     assert 'class="ev-extra ev-hold st-reserved"' in html
-    assert "Held (Oral hold, Other) by " in html
+    assert "Held for Холдов Иван (Oral hold, Other) by " in html
+
+
+def test_another_managers_hold_on_the_card_shows_no_client_nor_comment(client, manager, building):
+    from kvartal.clients.services import client_create
+    from kvartal.core.testing import make_user
+    from kvartal.sales.services.holds import hold_create, hold_extend
+
+    unit = unit_at(building, 1, 3)
+    buyer = client_create(by=manager, last_name="Секретова", first_name="Анна")
+    hold = hold_create(
+        unit=unit, client=buyer, manager=manager, by=manager, days=3, comment="ипотека Сбер"
+    )
+    hold_extend(hold=hold, by=manager, days=1, reason="ждём одобрения банка")
+    other = make_user()
+    client.force_login(other)
+
+    html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
+
+    history = html.split("<h2>History</h2>", 1)[1]
+    assert "Секретова" not in html
+    assert "ипотека Сбер" not in history and "ждём одобрения банка" not in history
+    assert f"Held by {manager.short_name} until " in history
+    # Its manager reads it all.
+    client.force_login(manager)
+    history = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
+    assert "Held for Секретова Анна" in history and "ждём одобрения банка" in history
+
+
+def test_a_price_set_during_a_hold_shows_on_the_card_and_the_keeper_prices_a_run_out_hold(
+    client, manager, keeper, building
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    held = unit_at(building, 1, 1)
+    ran_out = unit_at(building, 1, 2)
+    _hold(held, manager)
+    _hold(ran_out, manager, days=1, at=timezone.now() - timedelta(days=2))
+    services.unit_set_price(unit=held, price=held.price + 100000, by=keeper, reason="прайс")
+    client.force_login(keeper)
+
+    card = client.get(reverse("inventory:unit-detail", args=[held.pk])).content.decode()
+    assert 'class="pending-price"' in card
+    assert "applies when the unit is back on sale" in card
+    assert f'action="{reverse("inventory:unit-price", args=[held.pk])}"' in card
+
+    card = client.get(reverse("inventory:unit-detail", args=[ran_out.pk])).content.decode()
+    assert f'action="{reverse("inventory:unit-price", args=[ran_out.pk])}"' in card
+    new = ran_out.price + 200000
+    client.post(reverse("inventory:unit-price", args=[ran_out.pk]), {"price": new, "reason": "x"})
+    ran_out.refresh_from_db()
+    assert (ran_out.price, ran_out.pending_price) == (new, None)  # on sale: priced at once
+
+
+def test_a_board_of_a_future_day_is_refused_not_a_crash(client, manager, building):
+    client.force_login(manager)
+    for day in ("9999-12-31", "2999-01-01"):
+        response = client.get(board_url(building, f"?as_of={day}"))
+        assert response.status_code == 200
+        assert response.context["board"].as_of is None
+        assert "Choose today or a past day." in response.content.decode()
 
 
 # --- the board as of a past day ---------------------------------------------------------------
@@ -660,8 +723,8 @@ def test_the_board_as_of_a_past_day_comes_from_history(
     StatusChange.objects.filter(unit__in=[a, b]).update(at=moment(1))
     StatusChange.objects.filter(unit=late).update(at=moment(20))
     # a: reserved on 5 March, sold on 10 March; b: repriced on 8 March.
-    services.unit_set_status(unit=a, status=UnitStatus.RESERVED, by=keeper, at=moment(5))
-    services.unit_set_status(unit=a, status=UnitStatus.SOLD, by=keeper, at=moment(10))
+    set_sales_state(unit=a, status=UnitStatus.RESERVED, by=keeper, at=moment(5))
+    set_sales_state(unit=a, status=UnitStatus.SOLD, by=keeper, at=moment(10))
     old_b = b.price
     services.unit_set_price(unit=b, price=old_b + 500000, by=keeper, at=moment(8))
     assert PriceChange.objects.filter(unit=b).count() == 1

@@ -9,6 +9,7 @@ from django.urls import reverse
 from kvartal.core.testing import make_building, make_section
 from kvartal.inventory import services
 from kvartal.inventory.models import PriceChange, Unit, UnitStatus
+from kvartal.inventory.tests.sales_state import set_sales_state
 from kvartal.inventory.tests.test_services import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_generator_page_refuses_bad_input_with_a_message(client, keeper, overrid
 def test_generator_page_refuses_to_regenerate_a_section_with_sold_units(client, keeper):
     building = make_building()
     section = make_section(building, floors=2, per_floor=2)
-    services.unit_set_status(unit=section.units.first(), status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=section.units.first(), status=UnitStatus.SOLD, by=keeper)
     client.force_login(keeper)
     before = snapshot()
     response = client.post(
@@ -285,7 +286,7 @@ def test_bulk_price_change_refuses_a_zero_change(client, keeper):
 
 def test_a_sold_unit_cannot_be_put_back_on_sale_from_the_status_form(client, keeper):
     unit = make_section(floors=1, per_floor=1).units.get()
-    unit = services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    unit = set_sales_state(unit=unit, status=UnitStatus.SOLD, by=keeper)
     assert services.manual_statuses_for(unit) == []
     client.force_login(keeper)
     before = snapshot()

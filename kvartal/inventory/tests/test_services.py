@@ -18,6 +18,7 @@ from kvartal.inventory.models import (
     UnitStatus,
 )
 from kvartal.inventory.services import SectionPlan, UnitSpec
+from kvartal.inventory.tests.sales_state import set_sales_state
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +197,7 @@ def test_regenerating_a_section_replaces_it_while_nothing_is_taken(keeper):
 def test_regenerating_a_section_with_a_sold_unit_is_refused_and_changes_nothing(keeper):
     building = make_building()
     section = make_section(building, floors=2, per_floor=2, by=keeper)
-    services.unit_set_status(unit=section.units.first(), status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=section.units.first(), status=UnitStatus.SOLD, by=keeper)
     before = snapshot()
     with pytest.raises(services.SectionLocked):
         make_section(building, floors=5, per_floor=5, by=keeper)
@@ -232,14 +233,100 @@ def test_a_unit_without_a_price_cannot_go_on_sale(keeper):
 
 def test_a_sold_unit_cannot_be_closed_from_sale(keeper):
     unit = make_section(floors=1, per_floor=1, by=keeper).units.get()
-    services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=unit, status=UnitStatus.SOLD, by=keeper)
     before = snapshot()
     with pytest.raises(services.InvalidStatusTransition):
         services.unit_set_status(unit=unit, status=UnitStatus.NOT_FOR_SALE, by=keeper)
     assert snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        (UnitStatus.AVAILABLE, UnitStatus.SOLD),
+        (UnitStatus.AVAILABLE, UnitStatus.RESERVED),
+        (UnitStatus.AVAILABLE, UnitStatus.IN_DEAL),
+        (UnitStatus.SOLD, UnitStatus.AVAILABLE),
+        (UnitStatus.RESERVED, UnitStatus.AVAILABLE),
+        (UnitStatus.IN_DEAL, UnitStatus.AVAILABLE),
+    ],
+)
+def test_the_public_status_services_make_no_sales_moves(keeper, start, target):
+    """Reserved, in a deal and sold come only with a hold or a deal: not by hand."""
+    section = make_section(floors=1, per_floor=2, by=keeper)
+    one, two = section.units.order_by("position")
+    if start != UnitStatus.AVAILABLE:
+        set_sales_state(unit=one, status=start, by=keeper)
+        set_sales_state(unit=two, status=start, by=keeper)
+    before = snapshot()
+    with pytest.raises(services.InvalidStatusTransition):
+        services.unit_set_status(unit=one, status=target, by=keeper)
+    with pytest.raises(services.InvalidStatusTransition):
+        services.units_bulk_set_status(units=section.units.all(), status=target, by=keeper)
+    assert snapshot() == before
+
+
+def test_the_public_status_services_open_and_close_sales(keeper):
+    section = make_section(floors=1, per_floor=2, by=keeper)
+    assert (
+        services.units_bulk_set_status(
+            units=section.units.all(), status=UnitStatus.NOT_FOR_SALE, by=keeper
+        )
+        == 2
+    )
+    assert (
+        services.units_bulk_set_status(
+            units=section.units.all(), status=UnitStatus.AVAILABLE, by=keeper
+        )
+        == 2
+    )
+    assert set(section.units.values_list("status", flat=True)) == {UnitStatus.AVAILABLE}
+
+
 # --- price --------------------------------------------------------------------------------
+
+
+def test_a_price_set_during_a_hold_survives_the_deal_and_applies_when_back_on_sale(keeper):
+    unit = make_section(floors=1, per_floor=1, by=keeper).units.get()
+    old = unit.price
+    set_sales_state(unit=unit, status=UnitStatus.RESERVED, by=keeper)
+    services.unit_set_price(unit=unit, price=old + 100000, by=keeper, reason="прайс")
+    set_sales_state(unit=unit, status=UnitStatus.IN_DEAL, by=keeper)
+    unit.refresh_from_db()
+    assert (unit.price, unit.pending_price) == (old, old + 100000)  # kept through the deal
+    assert not PriceChange.objects.filter(unit=unit).exists()
+    set_sales_state(unit=unit, status=UnitStatus.AVAILABLE, by=keeper)  # terminated
+    unit.refresh_from_db()
+    assert (unit.price, unit.pending_price) == (old + 100000, None)
+    row = PriceChange.objects.get(unit=unit)
+    assert (row.old_price, row.new_price, row.reason) == (
+        old,
+        old + 100000,
+        "Price set during the hold",
+    )
+
+
+def test_bulk_price_change_gives_a_held_unit_a_pending_price(keeper):
+    section = make_section(floors=2, per_floor=1, price_per_m2=Decimal("100000"), by=keeper)
+    free, held = section.units.order_by("floor__index")
+    set_sales_state(unit=held, status=UnitStatus.RESERVED, by=keeper)
+    held.refresh_from_db()
+    changes, skipped = services.units_price_preview(
+        units=section.units.all(), percent=Decimal("10")
+    )
+    assert skipped == []
+    assert {(c.unit.pk, c.pending) for c in changes} == {(free.pk, False), (held.pk, True)}
+    batch = services.units_bulk_set_price(
+        units=section.units.all(), percent=Decimal("10"), reason="индексация", by=keeper
+    )
+    assert batch.units_count == 2
+    free.refresh_from_db()
+    old_held = held.price
+    held.refresh_from_db()
+    assert free.price == Decimal("3025000")
+    assert (held.price, held.pending_price) == (old_held, Decimal("3025000"))
+    assert list(PriceChange.objects.values_list("unit", flat=True)) == [free.pk]
+    assert UnitChange.objects.filter(unit=held, changes__has_key="pending_price").exists()
 
 
 def test_price_change_keeps_date_old_new_who_and_why(keeper):
@@ -268,7 +355,7 @@ def test_zero_price_for_a_unit_on_sale_is_refused(keeper):
 
 def test_price_of_a_sold_unit_is_locked(keeper):
     unit = make_section(floors=1, per_floor=1, by=keeper).units.get()
-    services.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=unit, status=UnitStatus.SOLD, by=keeper)
     before = snapshot()
     with pytest.raises(services.PriceLocked):
         services.unit_set_price(unit=unit, price=Decimal("1"), by=keeper)
@@ -278,7 +365,7 @@ def test_price_of_a_sold_unit_is_locked(keeper):
 def test_bulk_change_by_percent_writes_the_same_history_and_skips_sold(keeper):
     section = make_section(floors=2, per_floor=1, price_per_m2=Decimal("100000"), by=keeper)
     low, high = section.units.order_by("floor__index")
-    services.unit_set_status(unit=high, status=UnitStatus.SOLD, by=keeper)
+    set_sales_state(unit=high, status=UnitStatus.SOLD, by=keeper)
     batch = services.units_bulk_set_price(
         units=section.units.all(), percent=Decimal("5"), reason="индексация", by=keeper
     )

@@ -146,7 +146,7 @@ def building_chessboard(request, pk: int):
 @require(INVENTORY_VIEW)
 def unit_detail(request, pk: int):
     unit = get_object_or_404(Unit.objects.with_place(), pk=pk)
-    history = selectors.unit_history(unit)
+    history = selectors.unit_history(unit, user=request.user)
     order = UnitStatus.values
     statuses = sorted(manual_statuses_for(unit), key=order.index)
     status = unit.effective_status()  # a hold that ran out reads as available at once
@@ -169,8 +169,11 @@ def unit_detail(request, pk: int):
         ),
         "history": history,
         "manual_statuses": [(s, UnitStatus(s).label) for s in statuses],
-        # The price service refuses held and sold units; the form says so up front.
-        "price_locked": unit.is_price_locked,
+        # The price service refuses units in a deal and sold ones; the form says so up front.
+        # A live hold keeps its price: a new one waits (``pending_price``); a hold that has
+        # run out leaves the unit on sale, its price set at once.
+        "price_locked": unit.status in (UnitStatus.IN_DEAL, UnitStatus.SOLD),
+        "price_pending": unit.status == UnitStatus.RESERVED and status == UnitStatus.RESERVED,
         "nav": "projects",
         "crumbs": [
             (

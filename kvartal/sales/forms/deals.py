@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -34,12 +33,6 @@ def sales_people(user):
     return people if managers is None else people.filter(pk__in=managers)
 
 
-def approvers():
-    return User.objects.filter(
-        Q(role__in=[Role.SALES_HEAD, Role.ADMIN]) | Q(is_superuser=True), is_active=True
-    ).order_by("last_name", "first_name")
-
-
 class DealTermsForm(forms.Form):
     """The terms of a new deal: who sells, price adjustments, payment and contract."""
 
@@ -58,12 +51,6 @@ class DealTermsForm(forms.Form):
         required=False,
         initial=Decimal(0),
     )
-    approved_by = UserChoiceField(
-        label=_("Discount approved by"),
-        queryset=User.objects.none(),
-        required=False,
-        help_text=_("Needed for a manual discount above the approval threshold."),
-    )
     payment_method = forms.ChoiceField(label=_("Payment method"), choices=PaymentMethod.choices)
     bank = forms.CharField(label=_("Bank"), max_length=100, required=False)
     programme = forms.CharField(label=_("Mortgage programme"), max_length=100, required=False)
@@ -78,7 +65,10 @@ class DealTermsForm(forms.Form):
         self.fields["manager"].initial = user.pk
         if not has_capability(user, SALES_APPROVE) and user.role == Role.SALES_MANAGER:
             self.fields["manager"].widget = forms.HiddenInput()
-        self.fields["approved_by"].queryset = approvers()
+        if not has_capability(user, SALES_APPROVE):
+            self.fields["manual_discount"].help_text = _(
+                "Above the approval threshold a sales head applies the discount on the deal."
+            )
         today = timezone.localdate()
         running = Promotion.objects.filter(
             is_active=True, starts_on__lte=today, ends_on__gte=today
@@ -119,7 +109,7 @@ class BuyerForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["client"].queryset = Client.objects.visible_to(user)
+            self.fields["client"].queryset = Client.objects.visible_to(user).in_use()
 
     def has_changed(self) -> bool:
         """A row counts when it names a buyer (chosen or typed), whatever it started with:
@@ -217,12 +207,6 @@ class StageMoveForm(forms.Form):
 class SwapForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("New unit"), queryset=Unit.objects.none())
     reason = forms.CharField(label=_("Reason"), max_length=300)
-    approved_by = UserChoiceField(
-        label=_("Discount approved by"),
-        queryset=User.objects.none(),
-        required=False,
-        help_text=_("Needed when the manual discount is above the threshold on the new unit."),
-    )
 
     def __init__(self, *args, deal, **kwargs):
         super().__init__(*args, **kwargs)
@@ -237,7 +221,15 @@ class SwapForm(forms.Form):
         self.fields["unit"].label_from_instance = lambda u: (
             f"{u.building.name} · {u} · {u.total_area} m² · {u.price:,.0f} ₽".replace(",", " ")
         )
-        self.fields["approved_by"].queryset = approvers()
+
+
+class DiscountForm(forms.Form):
+    """A sales head sets the manual discount of a deal before signing."""
+
+    manual_discount = forms.DecimalField(
+        label=_("Manual discount, ₽"), min_value=Decimal(0), max_digits=14, decimal_places=2
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
 class BtiForm(forms.Form):

@@ -43,8 +43,8 @@ class ClientPickMixin:
 
     def _setup_people(self, user):
         self.user = user
-        self.fields["client"].queryset = Client.objects.visible_to(user).order_by(
-            "last_name", "first_name", "pk"
+        self.fields["client"].queryset = (
+            Client.objects.visible_to(user).in_use().order_by("last_name", "first_name", "pk")
         )
         managers = manager_choices(user).order_by("last_name", "first_name")
         self.fields["manager"].queryset = managers

@@ -1,5 +1,7 @@
 """Filters of the sales unit search."""
 
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -25,8 +27,23 @@ class UnitSearchForm(forms.Form):
         required=False,
     )
 
+    # Days the search can count with (a day's end is the next day's start; the calendar ends
+    # in year 9999 and an aware year 1 cannot be stored).
+    FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
     def clean(self):
         data = super().clean()
+        for name in ("sold_from", "sold_to", "changed_from", "changed_to"):
+            day = data.get(name)
+            if day is not None and not self.FIRST_DAY <= day <= self.LAST_DAY:
+                self.add_error(
+                    name,
+                    ValidationError(
+                        _("Choose a day from %(first)s to %(last)s.")
+                        % {"first": self.FIRST_DAY.year, "last": self.LAST_DAY.year}
+                    ),
+                )
+                data.pop(name, None)
         for start, end in (("sold_from", "sold_to"), ("changed_from", "changed_to")):
             if data.get(start) and data.get(end) and data[end] < data[start]:
                 self.add_error(end, ValidationError(_("The period ends before it starts.")))

@@ -71,7 +71,7 @@ class PromotionNotApplicable(DealError):
 
 
 class DiscountNeedsApproval(DealError):
-    field = "approved_by"
+    field = "manual_discount"
 
 
 class PriceBelowMinimum(DealError):
@@ -240,9 +240,14 @@ def deal_price(
     """list price − promotion discount − manual discount = deal price, with its rules.
 
     The promotion must be running on ``on`` and cover the unit. A manual discount above
-    ``SalesSettings.discount_approval_percent`` % of the list price needs ``approved_by`` (a
-    user holding ``sales.approve``; a sales head opening the deal approves it themselves).
-    A price below the promotion's ``min_price`` is refused. Raises ``DealError``s.
+    ``SalesSettings.discount_approval_percent`` % of the list price is approved by the acting
+    user only: ``by`` must hold ``sales.approve`` (a sales head or an administrator), and is
+    then recorded as the approver. Nobody approves in another's name: a manager is refused
+    (the deal opens without the discount, and a sales head applies it with
+    ``deal_set_discount``). ``approved_by``: an approval already on the deal for this same
+    discount (a unit swap), kept while the discount's share of the list price does not grow
+    — the caller checks that. A price below the promotion's ``min_price`` is refused.
+    Raises ``DealError``s.
     """
     on = on or timezone.localdate()
     list_price = Decimal(list_price)
@@ -271,23 +276,21 @@ def deal_price(
             _("The price %(price)s ₽ is below the promotion's minimum of %(min)s ₽.")
             % {"price": _money(price), "min": _money(promotion.min_price)}
         )
-    limit = list_price * SalesSettings.current().discount_approval_percent / 100
+    percent = SalesSettings.current().discount_approval_percent
+    limit = list_price * percent / 100
     if manual_discount > limit:
-        if approved_by is None and has_capability(by, SALES_APPROVE):
+        if has_capability(by, SALES_APPROVE):
             approved_by = by
-        if approved_by is None:
+        elif approved_by is None or not has_capability(approved_by, SALES_APPROVE):
             raise DiscountNeedsApproval(
                 _(
-                    "A manual discount above %(percent)s%% of the list price needs the approval "
-                    "of a sales head."
+                    "A manual discount above %(percent)s%% of the list price needs a sales "
+                    "head's approval: open the deal without it and ask a sales head to apply "
+                    "the discount."
                 )
-                % {"percent": SalesSettings.current().discount_approval_percent.normalize()}
+                % {"percent": percent.normalize()}
             )
-        if not has_capability(approved_by, SALES_APPROVE):
-            raise DiscountNeedsApproval(
-                _("%(user)s may not approve discounts.") % {"user": approved_by}
-            )
-    elif manual_discount == 0:
+    else:
         approved_by = None
     return PriceBreakdown(list_price, promo_discount, manual_discount, price, approved_by)
 
@@ -341,7 +344,6 @@ def deal_open(
     agency: Agency | None = None,
     promotion: Promotion | None = None,
     manual_discount: Decimal = Decimal(0),
-    approved_by=None,
     payment_method: str = PaymentMethod.FULL,
     bank: str = "",
     programme: str = "",
@@ -354,9 +356,12 @@ def deal_open(
     Under the unit lock: no other active deal, no live hold for another client (a live hold
     for one of the buyers is taken over and turned into the deal), the unit available or
     reserved by that hold. The deal starts at the flow's first stage; the unit takes that
-    stage's status. Prices: see ``deal_price``. Raises ``UnitNotAvailable``, ``HoldNotLive``,
+    stage's status. Prices: see ``deal_price`` (a discount above the threshold only when
+    ``by`` is a sales head). The default payment schedule of ``payment_method`` is laid out
+    in the same transaction (``schedule_generate``). Waiting clients of the unit's queue
+    leave it (``holds.convert_locked_hold``). Raises ``UnitNotAvailable``, ``HoldNotLive``,
     ``BuyersInvalid``, ``PromotionNotApplicable``, ``DiscountNeedsApproval``,
-    ``PriceBelowMinimum``.
+    ``PriceBelowMinimum``, ``DealError`` (a flow without a first stage).
     """
     when = _now(at)
     unit_id = hold.unit_id if hold is not None else unit.pk if unit is not None else None
@@ -379,9 +384,10 @@ def deal_open(
         by=by,
         promotion=promotion,
         manual_discount=manual_discount,
-        approved_by=approved_by,
         on=timezone.localdate(when),
     )
+    if payment_method not in PaymentMethod.values:
+        raise DealError(_("Unknown payment method."), field="payment_method")
     stage = None
     if scheme is None:
         # The default flow with its first stage in one query (else StageScheme.default()).
@@ -391,8 +397,14 @@ def deal_open(
             .first()
         )
         scheme = stage.scheme if stage is not None else StageScheme.default()
+    if stage is None and scheme is not None:
+        stage = scheme.stages.filter(is_initial=True).first()
     if stage is None:
-        stage = scheme.stages.get(is_initial=True)
+        raise DealError(
+            _("The deal flow “%(flow)s” has no first stage: ask an administrator to mark one.")
+            % {"flow": scheme.name if scheme is not None else "—"},
+            field="scheme",
+        )
     deal = Deal(
         unit=unit,
         hold=hold,
@@ -444,6 +456,10 @@ def deal_open(
             "buyers": _buyers_data(rows),
         },
     )
+    from .payments import _generate
+
+    # A new deal has no schedule yet (``fresh``: nothing to read or delete).
+    _generate(deal=deal, by=by, first_due=timezone.localdate(when), at=when, fresh=True)
     return deal
 
 
@@ -506,11 +522,14 @@ def deal_move(
             _("A deal cannot go from “%(old)s” to “%(new)s”.")
             % {"old": source.label, "new": stage.label}
         )
-    if stage.needs_approval and not has_capability(by, SALES_APPROVE):
+    # A termination needs a sales head and a reason whatever the flow's configuration says.
+    if (stage.needs_approval or stage.is_termination) and not has_capability(by, SALES_APPROVE):
         raise ApprovalRequired(
             _("Only a sales head may move a deal to “%(stage)s”.") % {"stage": stage.label}
         )
     reason = (reason or "").strip()
+    if stage.is_termination and not reason:
+        raise StageRequirementMissing(_("Give the reason for the termination."), field="reason")
     data: dict = {}
     required = stage.requires
     if required == StageRequirement.REGISTRATION:
@@ -536,8 +555,19 @@ def deal_move(
         data.update(paid=_money(paid), due=_money(deal.total_due))
     elif required == StageRequirement.REASON and not reason:
         raise StageRequirementMissing(_("Give a reason."), field="reason")
-    if source.is_initial and not stage.is_termination and deal.signed_on is None:
-        deal.signed_on = timezone.localdate(when)
+    if source.is_initial and not stage.is_termination:
+        # The schedule is fixed from here on: it must plan exactly what the buyers owe.
+        planned = deal.schedule.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        if planned != deal.total_due:
+            raise StageRequirementMissing(
+                _(
+                    "The payment schedule plans %(planned)s ₽ but the deal is for %(due)s ₽: "
+                    "correct the schedule before the contract is signed."
+                )
+                % {"planned": _money(planned), "due": _money(deal.total_due)}
+            )
+        if deal.signed_on is None:
+            deal.signed_on = timezone.localdate(when)
     deal.stage = stage
     fields = [
         "stage",
@@ -639,16 +669,18 @@ def deal_change_buyers(*, deal: Deal, buyers: Iterable, by, reason: str, at=None
 
 
 @transaction.atomic
-def deal_swap_unit(
-    *, deal: Deal, unit: Unit, by, reason: str, approved_by=None, at: datetime | None = None
-) -> Deal:
+def deal_swap_unit(*, deal: Deal, unit: Unit, by, reason: str, at: datetime | None = None) -> Deal:
     """Move an open deal to another unit (the buyers chose another flat), with a reason.
 
     The old unit goes back on sale; the new one must be free as for ``deal_open`` (a live hold
     for one of the deal's buyers is taken over) and takes the deal's stage status. The price
     is worked out again on the new unit's list price with the same promotion (dropped if it
-    does not cover the new unit) and manual discount. Refused once the deal's stage counts the
-    unit as sold or its BTI area is recorded. Both units get a ``DealEvent``.
+    does not cover the new unit) and manual discount: a discount above the threshold keeps
+    the sales head's approval it had while its share of the list price does not grow, else
+    ``by`` must be a sales head (``deal_price``). Before signing, a changed price lays the
+    default schedule out again; after signing, a change of price is refused (the schedule
+    is fixed). Refused once the deal's stage counts the unit as sold or its BTI area is
+    recorded. Both units get a ``DealEvent``.
     """
     when = _now(at)
     reason = _require_reason(reason)
@@ -674,15 +706,27 @@ def deal_swap_unit(
         promotion.is_running(on) and promotion_applies(promotion, new_unit)
     ):
         promotion = None
+    list_price = _list_price(new_unit, hold)
     breakdown = deal_price(
         unit=new_unit,
-        list_price=_list_price(new_unit, hold),
+        list_price=list_price,
         by=by,
         promotion=promotion,
         manual_discount=deal.manual_discount,
-        approved_by=approved_by or deal.discount_approved_by,
+        # The approval given covers the same share of a price, not a larger one.
+        approved_by=deal.discount_approved_by if list_price >= deal.list_price else None,
         on=on,
     )
+    if not deal.stage.is_initial and breakdown.price != deal.price:
+        # The schedule is fixed once the contract is signed: it cannot follow a new price.
+        raise DealError(
+            _(
+                "The contract is signed and the payment schedule fixed: the deal can move only "
+                "to a unit at the same price (%(old)s ₽; on %(unit)s it would be %(new)s ₽)."
+            )
+            % {"old": _money(deal.price), "unit": new_unit, "new": _money(breakdown.price)},
+            field="unit",
+        )
     old_figures = {
         "unit": old_unit.pk,
         "unit_name": str(old_unit),
@@ -726,6 +770,10 @@ def deal_swap_unit(
         reason=_("Deal %(number)s") % {"number": deal.number},
         at=when,
     )
+    if deal.stage.is_initial and old_figures["price"] != _money(deal.price):
+        from .payments import _generate
+
+        _generate(deal=deal, by=by, first_due=timezone.localdate(when), at=when)
     new_figures = {
         "unit": new_unit.pk,
         "unit_name": str(new_unit),
@@ -747,6 +795,70 @@ def deal_swap_unit(
             for u in (old_unit, new_unit)
         ]
     )
+    return deal
+
+
+@transaction.atomic
+def deal_set_discount(
+    *, deal: Deal, manual_discount: Decimal, by, reason: str, at: datetime | None = None
+) -> Deal:
+    """A sales head sets the manual discount of a deal before its contract is signed (a
+    manager opened it without the discount that needs approval). ``by`` must hold
+    ``sales.approve`` and is recorded as the approver of a discount above the threshold. The
+    price is worked out again (``deal_price``, the same list price and promotion) and the
+    default schedule laid out again for it. Raises ``ApprovalRequired``, ``DealClosed``,
+    ``DealError`` (past the first stage, no reason), ``PriceBelowMinimum``.
+    """
+    when = _now(at)
+    if not has_capability(by, SALES_APPROVE):
+        raise ApprovalRequired(_("Only a sales head may set a deal's discount."))
+    reason = _require_reason(reason)
+    deal, unit = _locked_deal(deal)
+    if not deal.stage.is_initial:
+        raise DealError(
+            _("At “%(stage)s” the contract is signed: the price can no longer change.")
+            % {"stage": deal.stage.label},
+            field="manual_discount",
+        )
+    breakdown = deal_price(
+        unit=unit,
+        list_price=deal.list_price,
+        by=by,
+        promotion=deal.promotion,
+        manual_discount=manual_discount,
+        on=timezone.localdate(when),
+    )
+    old = {
+        "manual_discount": _money(deal.manual_discount),
+        "price": _money(deal.price),
+        "approved_by": str(deal.discount_approved_by) if deal.discount_approved_by else None,
+    }
+    deal.promotion_discount = breakdown.promotion_discount
+    deal.manual_discount = breakdown.manual_discount
+    deal.discount_approved_by = breakdown.approved_by
+    deal.price = breakdown.price
+    deal.save(
+        update_fields=["promotion_discount", "manual_discount", "discount_approved_by", "price"]
+    )
+    DealEvent.objects.create(
+        deal=deal,
+        at=when,
+        actor=by,
+        kind=DealEventKind.DISCOUNT,
+        unit=unit,
+        data={
+            "old": old,
+            "new": {
+                "manual_discount": _money(deal.manual_discount),
+                "price": _money(deal.price),
+                "approved_by": str(by) if deal.discount_approved_by else None,
+            },
+        },
+        reason=reason,
+    )
+    from .payments import _generate
+
+    _generate(deal=deal, by=by, first_due=timezone.localdate(when), at=when)
     return deal
 
 

@@ -104,6 +104,10 @@ def max_extensions(user, settings: SalesSettings | None = None) -> int | None:
     return settings.manager_max_extensions
 
 
+def _until(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+
+
 def _unit_url(unit_id: int) -> str:
     return reverse("inventory:unit-detail", args=[unit_id])
 
@@ -202,10 +206,15 @@ def _settle(unit: Unit, *, by, when: datetime) -> Unit:
 
 
 def _expire(unit: Unit, hold: Hold, *, when: datetime) -> Unit:
-    hold.state, hold.ended_at, hold.ended_by = HoldState.EXPIRED, when, None
+    """Finalise a run-out hold. Its history (the hold's event, the unit's status row) is
+    dated at the moment it ran out, ``hold.expires_at``, not when the job got to it: the
+    board of a past day and the status-change search read these dates. The queue is served
+    now (``when``)."""
+    ended = min(hold.expires_at, when)
+    hold.state, hold.ended_at, hold.ended_by = HoldState.EXPIRED, ended, None
     hold.save(update_fields=["state", "ended_at", "ended_by"])
-    _event(hold, HoldEventKind.EXPIRED, by=None, when=when, old=hold.expires_at)
-    unit = _release_unit(unit, by=None, when=when, reason=_("The hold expired"))
+    _event(hold, HoldEventKind.EXPIRED, by=None, when=ended, old=hold.expires_at)
+    unit = _release_unit(unit, by=None, when=ended, reason=_("The hold expired"))
     notice_send(
         user=hold.manager,
         text=_("The hold of %(unit)s for %(client)s has expired.")
@@ -410,7 +419,9 @@ def hold_create(
         status=UnitStatus.RESERVED,
         hold_until=end,
         by=by,
-        reason=_("Held for %(client)s") % {"client": client},
+        # No client's name in the unit's history: every user who opens the unit reads it.
+        reason=_("Held (%(kind)s, until %(until)s)")
+        % {"kind": hold.get_kind_display().lower(), "until": _until(end)},
         at=when,
     )
     if check["client_waiting"] is not False:
@@ -468,7 +479,7 @@ def hold_extend(
         status=UnitStatus.RESERVED,
         hold_until=end,
         by=by,
-        reason=reason.strip(),
+        reason=_("Hold extended until %(until)s") % {"until": _until(end)},
         at=when,
     )
     return hold
@@ -488,7 +499,7 @@ def hold_cancel(*, hold: Hold, by, reason: str, at: datetime | None = None) -> H
     hold.end_reason = reason.strip()[:300]
     hold.save(update_fields=["state", "ended_at", "ended_by", "end_reason"])
     _event(hold, HoldEventKind.CANCELLED, by=by, when=when, old=hold.expires_at, reason=reason)
-    unit = _release_unit(unit, by=by, when=when, reason=reason.strip())
+    unit = _release_unit(unit, by=by, when=when, reason=_("Hold cancelled"))
     _grant_next(unit, when=when, waiting=hold.waiting)
     return hold
 
@@ -513,7 +524,34 @@ def convert_locked_hold(*, hold: Hold, by, at: datetime) -> Hold:
     hold.state, hold.ended_at, hold.ended_by = HoldState.CONVERTED, at, by
     hold.save(update_fields=["state", "ended_at", "ended_by"])
     _event(hold, HoldEventKind.CONVERTED, by=by, when=at, old=hold.expires_at)
+    if getattr(hold, "waiting", None) is not False:  # read with the hold: nobody waits
+        _close_queue(hold.unit_id, at=at)
     return hold
+
+
+def _close_queue(unit_id: int, *, at: datetime) -> int:
+    """The unit went into a deal: nobody waiting for it will get it from this hold. Every
+    waiting entry is withdrawn with the reason, and its manager told (a queue left waiting
+    would grab the unit when it is later back on sale, long after the clients moved on)."""
+    entries = list(
+        QueueEntry.objects.select_related("client", "manager", "unit").filter(
+            unit_id=unit_id, state=QueueState.WAITING
+        )
+    )
+    if not entries:
+        return 0
+    reason = _("The unit went into a deal")
+    QueueEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+        state=QueueState.WITHDRAWN, end_reason=reason, ended_at=at
+    )
+    for entry in entries:
+        notice_send(
+            user=entry.manager,
+            text=_("%(unit)s went into a deal: %(client)s is no longer in its queue.")
+            % {"unit": entry.unit, "client": entry.client},
+            url=_unit_url(unit_id),
+        )
+    return len(entries)
 
 
 def holds_expire(now: datetime | None = None) -> int:
@@ -574,8 +612,9 @@ def queue_withdraw(*, entry: QueueEntry, by, at: datetime | None = None) -> Queu
     entry = QueueEntry.objects.get(pk=entry.pk)
     if entry.state != QueueState.WAITING:
         raise QueueRefused(_("This client is no longer waiting."))
-    entry.state = QueueState.WITHDRAWN
-    entry.save(update_fields=["state"])
+    entry.state, entry.ended_at = QueueState.WITHDRAWN, _now(at)
+    entry.end_reason = _("Withdrawn by %(user)s") % {"user": by}
+    entry.save(update_fields=["state", "ended_at", "end_reason"])
     return entry
 
 

@@ -52,17 +52,30 @@ class PaymentRefused(DomainError):
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later; the 31st becomes the month's last day."""
+    """The same day ``months`` later; the 31st becomes the month's last day. Raises
+    ``ValidationError`` past the calendar's end (year 9999)."""
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if not 1 <= year <= date.max.year:
+        raise ValidationError(
+            {"first_due": _("The schedule would run past the end of the calendar.")}
+        )
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _locked_deal(deal: Deal, **annotations) -> Deal:
     """The deal re-read after the unit row lock, with what the checks need (and
-    ``annotations``, read in the same query)."""
-    unit_lock(unit_id=deal.unit_id)
-    return Deal.objects.select_related("stage", "unit").annotate(**annotations).get(pk=deal.pk)
+    ``annotations``, read in the same query). A deal moved to another unit meanwhile (a
+    swap committed between our read and the lock) is re-read under its current unit's lock,
+    as ``deals._locked_deal`` does."""
+    unit_id = deal.unit_id
+    for _attempt in range(3):
+        unit_lock(unit_id=unit_id)
+        deal = Deal.objects.select_related("stage", "unit").annotate(**annotations).get(pk=deal.pk)
+        if deal.unit_id == unit_id:
+            return deal
+        unit_id = deal.unit_id
+    raise ScheduleLocked(_("The deal is being changed by someone else; try again."))
 
 
 def schedule_is_editable(deal: Deal) -> bool:
@@ -129,9 +142,15 @@ def _down_payment(value, total: Decimal) -> Decimal:
     return amount
 
 
-def _event(deal: Deal, by, kind: str, data: dict, reason: str = "") -> DealEvent:
+def _event(deal: Deal, by, kind: str, data: dict, reason: str = "", at=None) -> DealEvent:
     return DealEvent.objects.create(
-        deal=deal, actor=by, kind=kind, unit_id=deal.unit_id, data=data, reason=reason
+        deal=deal,
+        actor=by,
+        kind=kind,
+        unit_id=deal.unit_id,
+        data=data,
+        reason=reason,
+        at=at or timezone.now(),
     )
 
 
@@ -213,6 +232,30 @@ def schedule_generate(
     """
     deal = _locked_deal(deal)
     _check_editable(deal)
+    _generate(
+        deal=deal,
+        by=by,
+        first_due=first_due,
+        down_payment=down_payment,
+        months=months,
+        payment_method=payment_method,
+    )
+    return list(deal.schedule.all())
+
+
+def _generate(
+    *,
+    deal: Deal,
+    by,
+    first_due: date | None = None,
+    down_payment=None,
+    months: int = 12,
+    payment_method: str | None = None,
+    at=None,
+    fresh: bool = False,
+) -> list[PaymentLine]:
+    """``schedule_generate`` for a caller that holds the unit's lock in its transaction and
+    has checked the deal may be planned (``deal_open`` on the deal it has just made)."""
     if payment_method and payment_method != deal.payment_method:
         if payment_method not in PaymentMethod.values:
             raise ValidationError({"payment_method": _("Unknown payment method.")})
@@ -225,8 +268,9 @@ def schedule_generate(
         down_payment=down_payment,
         months=months,
     )
-    old = [_line_data(line) for line in deal.schedule.all()]
-    deal.schedule.all().delete()
+    old = [] if fresh else [_line_data(line) for line in deal.schedule.all()]
+    if old:
+        deal.schedule.all().delete()
     for line in lines:
         line.deal = deal
     PaymentLine.objects.bulk_create(lines)
@@ -240,8 +284,9 @@ def schedule_generate(
             "old": old,
             "new": [_line_data(line) for line in lines],
         },
+        at=at,
     )
-    return list(deal.schedule.all())
+    return lines
 
 
 @transaction.atomic

@@ -33,6 +33,7 @@ PAGES: dict = {
     "sales:deal-detail": (SALES, "deal"),
     "sales:deal-move": (DEALERS, "deal"),
     "sales:deal-terminate": (APPROVERS, "deal"),
+    "sales:deal-discount": (APPROVERS, "deal"),
     "sales:deal-buyers": (DEALERS, "deal"),
     "sales:deal-swap": (DEALERS, "deal"),
     "sales:deal-bti": (DEALERS, "deal"),

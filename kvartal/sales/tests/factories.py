@@ -28,6 +28,8 @@ from ..models import (
     DealBuyer,
     DealEvent,
     DealEventKind,
+    LineKind,
+    PaymentLine,
     PaymentMethod,
     Promotion,
     Stage,
@@ -88,8 +90,10 @@ def make_deal(
     number: str | None = None,
     bti_adjustment: Decimal = Decimal(0),
     at: datetime | None = None,
+    schedule: bool = True,
 ) -> Deal:
-    """An active deal at the default flow's first stage; the unit goes "in deal"."""
+    """An active deal at the default flow's first stage; the unit goes "in deal". With
+    ``schedule`` (as ``deal_open`` does) one planned payment of everything due, today."""
     manager = manager or make_user(Role.SALES_MANAGER)
     unit = unit or make_unit()
     buyer = buyer or make_client(manager=manager)
@@ -116,6 +120,13 @@ def make_deal(
         deal=deal, at=when, actor=manager, kind=DealEventKind.CREATED, unit=unit, to_stage=first
     )
     unit_set_sales_state(unit=unit, status=first.unit_status, by=manager, at=when)
+    if schedule and deal.total_due:
+        PaymentLine.objects.create(
+            deal=deal,
+            due_date=timezone.localdate(when),
+            amount=deal.total_due,
+            kind=LineKind.LUMP_SUM,
+        )
     return deal
 
 

@@ -45,4 +45,8 @@ def test_a_manager_turns_a_held_unit_into_a_deal_and_signs_the_contract(page, si
     assert [b.client_id for b in deal.buyers.all()] == [buyer.pk]
     assert hold.state == HoldState.CONVERTED
     assert unit.status == UnitStatus.IN_DEAL
-    assert list(deal.events.values_list("kind", flat=True)) == ["created", "stage"]
+    assert list(deal.events.values_list("kind", flat=True)) == [
+        "created",
+        "schedule",  # the default schedule, laid out with the deal
+        "stage",
+    ]

@@ -13,7 +13,7 @@ from kvartal.clients.models import Client
 from kvartal.clients.services import client_create
 from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory import services as inventory
-from kvartal.inventory.models import StatusChange, Unit, UnitChange, UnitStatus
+from kvartal.inventory.models import PriceChange, StatusChange, Unit, UnitChange, UnitStatus
 from kvartal.sales.models import (
     Deal,
     DealBuyer,
@@ -107,7 +107,12 @@ def test_a_deal_opens_on_an_available_unit_at_its_price(unit, buyer, manager):
     assert (deal.list_price, deal.price, deal.area) == (unit.price, unit.price, unit.total_area)
     assert deal.manager == manager and deal.is_active
     assert unit.status == UnitStatus.IN_DEAL
-    (event,) = deal.events.all()
+    event, schedule = deal.events.order_by("pk")
+    assert schedule.kind == "schedule" and schedule.data["action"] == "generated"
+    # The default schedule of the payment method, laid out with the deal: all of it, at once.
+    assert [(line.kind, line.amount) for line in deal.schedule.all()] == [
+        (LineKind.LUMP_SUM, unit.price)
+    ]
     assert (event.kind, event.actor, event.unit, event.to_stage) == (
         "created",
         manager,
@@ -144,7 +149,30 @@ def test_a_deal_from_a_hold_takes_the_held_price_and_converts_the_hold(
     assert hold.events.latest("pk").kind == "converted"
     assert unit.status == UnitStatus.IN_DEAL
     assert unit.hold_until is None
-    assert deal.events.get().data["hold"] == hold.pk
+    assert deal.events.get(kind="created").data["hold"] == hold.pk
+    # The price set during the hold waits through the deal…
+    assert (unit.price, unit.pending_price) == (hold.price, hold.price + 500_000)
+
+
+def test_a_price_set_during_the_hold_applies_when_the_deal_is_terminated(
+    unit, buyer, manager, keeper, sales_head
+):
+    hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3)
+    inventory.unit_set_price(unit=unit, price=unit.price + 500_000, by=keeper, reason="new list")
+    deal = svc.deal_open(hold=hold, buyers=[svc.BuyerShare(buyer)], by=manager)
+    assert not PriceChange.objects.filter(unit=unit).exists()
+
+    svc.deal_terminate(deal=deal, by=sales_head, reason="Bank refused the mortgage")
+
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.AVAILABLE
+    assert (unit.price, unit.pending_price) == (hold.price + 500_000, None)
+    row = PriceChange.objects.get(unit=unit)
+    assert (row.old_price, row.new_price, row.reason) == (
+        hold.price,
+        hold.price + 500_000,
+        "Price set during the hold",
+    )
 
 
 def test_opening_from_the_unit_takes_over_the_buyers_own_live_hold(unit, buyer, manager):
@@ -316,10 +344,9 @@ def test_cannot_go_below_the_promotions_minimum_price(unit, buyer, manager, sale
         _open(
             unit,
             buyer,
-            manager,
+            sales_head,
             promotion=promotion,
             manual_discount=Decimal("500000"),
-            approved_by=sales_head,
         )
 
     assert snapshot() == before
@@ -329,25 +356,60 @@ def test_a_discount_above_the_threshold_needs_a_sales_heads_approval(unit, buyer
     _set_area_and_price(unit, area="60.00", price="12000000")  # 3 % = 360 000
     before = snapshot()
 
-    with pytest.raises(svc.DiscountNeedsApproval, match="needs the approval"):
+    with pytest.raises(svc.DiscountNeedsApproval, match="needs a sales head's approval"):
         _open(unit, buyer, manager, manual_discount=Decimal("360001"))
 
     assert snapshot() == before
 
 
-def test_a_manager_cannot_approve_a_discount(unit, buyer, manager, other_manager):
+def test_a_manager_cannot_name_an_approver_for_their_own_discount(unit, buyer, manager):
+    """The approval is the acting user's only: nobody approves in another's name."""
     _set_area_and_price(unit, area="60.00", price="12000000")
     before = snapshot()
-    with pytest.raises(svc.DiscountNeedsApproval, match="may not approve"):
-        _open(unit, buyer, manager, manual_discount=Decimal("400000"), approved_by=other_manager)
+    with pytest.raises(TypeError):
+        _open(unit, buyer, manager, manual_discount=Decimal("400000"), approved_by=manager)
+    with pytest.raises(svc.DiscountNeedsApproval):
+        svc.deal_price(
+            unit=unit,
+            list_price=unit.price,
+            by=manager,
+            manual_discount=Decimal("400000"),
+            approved_by=manager,  # not a sales head: no approval
+        )
     assert snapshot() == before
 
 
-def test_an_approved_discount_above_the_threshold_is_recorded(unit, buyer, manager, sales_head):
+def test_a_sales_head_applies_the_discount_a_manager_could_not(unit, buyer, manager, sales_head):
     _set_area_and_price(unit, area="60.00", price="12000000")
-    deal = _open(unit, buyer, manager, manual_discount=Decimal("400000"), approved_by=sales_head)
+    deal = _open(unit, buyer, manager)  # without the discount
+    before = snapshot()
+    with pytest.raises(svc.ApprovalRequired):
+        svc.deal_set_discount(
+            deal=deal, manual_discount=Decimal("400000"), by=manager, reason="VIP"
+        )
+    assert snapshot() == before
+
+    deal = svc.deal_set_discount(
+        deal=deal, manual_discount=Decimal("400000"), by=sales_head, reason="VIP client"
+    )
+
+    deal.refresh_from_db()
     assert (deal.price, deal.discount_approved_by) == (Decimal("11600000"), sales_head)
-    assert deal.events.get().data["approved_by"] == str(sales_head)
+    event = deal.events.get(kind="discount")
+    assert (event.actor, event.reason, event.data["new"]["price"]) == (
+        sales_head,
+        "VIP client",
+        "11600000.00",
+    )
+    # The schedule follows the new price.
+    assert sum(line.amount for line in deal.schedule.all()) == Decimal("11600000")
+
+
+def test_an_approved_discount_above_the_threshold_is_recorded(unit, buyer, sales_head):
+    _set_area_and_price(unit, area="60.00", price="12000000")
+    deal = _open(unit, buyer, sales_head, manual_discount=Decimal("400000"))
+    assert (deal.price, deal.discount_approved_by) == (Decimal("11600000"), sales_head)
+    assert deal.events.get(kind="created").data["approved_by"] == str(sales_head)
 
 
 def test_a_sales_head_opening_a_deal_approves_their_own_discount(unit, buyer, sales_head):
@@ -534,7 +596,6 @@ def test_buyers_change_needs_a_reason(deal, buyer, manager):
 
 def test_swapping_the_unit_returns_the_old_one_to_sale(deal, units, manager):
     old, new = units[0], units[1]
-    svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
 
     svc.deal_swap_unit(deal=deal, unit=new, by=manager, reason="Chose a higher floor")
 
@@ -548,6 +609,21 @@ def test_swapping_the_unit_returns_the_old_one_to_sale(deal, units, manager):
     swaps = DealEvent.objects.filter(kind="unit_swap")
     assert sorted(swaps.values_list("unit_id", flat=True)) == sorted([old.pk, new.pk])
     assert {e.data["old"]["unit"] for e in swaps} == {old.pk}
+    # Before signing the schedule is laid out again for the new price.
+    assert sum(line.amount for line in deal.schedule.all()) == new.price
+
+
+def test_after_signing_a_swap_that_changes_the_price_is_refused(deal, units, manager):
+    svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
+    before = snapshot()
+    with pytest.raises(svc.DealError, match="schedule fixed"):
+        svc.deal_swap_unit(deal=deal, unit=units[1], by=manager, reason="Higher floor")
+    assert snapshot() == before
+    # A unit at the same price: the deal moves, the schedule stays right.
+    Unit.objects.filter(pk=units[2].pk).update(price=deal.price)
+    svc.deal_swap_unit(deal=deal, unit=units[2], by=manager, reason="Same price, other view")
+    deal.refresh_from_db()
+    assert deal.unit_id == units[2].pk
 
 
 def test_cannot_swap_onto_a_unit_in_another_deal(deal, units, manager, buyer):
@@ -588,7 +664,7 @@ def test_bti_beyond_the_tolerance_is_charged_at_the_deal_price_per_m2(sixty_metr
     assert deal.bti_adjustment == Decimal("160000.00")
     assert deal.total_due == Decimal("12160000.00")
     assert unit.bti_area == Decimal("60.80")
-    line = deal.schedule.get()
+    line = deal.schedule.get(kind=LineKind.RECALCULATION)
     assert (line.kind, line.amount, line.due_date) == (
         LineKind.RECALCULATION,
         Decimal("160000.00"),
@@ -603,14 +679,14 @@ def test_bti_beyond_the_tolerance_is_charged_at_the_deal_price_per_m2(sixty_metr
 def test_bti_within_the_tolerance_changes_no_money(sixty_metres, manager):
     deal = svc.deal_record_bti(deal=sixty_metres, bti_area=Decimal("60.4"), by=manager)
     assert deal.bti_adjustment == 0
-    assert not deal.schedule.exists()
+    assert not deal.schedule.filter(kind=LineKind.RECALCULATION).exists()
     assert deal.events.get(kind="bti").data["adjustment"] == "0.00"
 
 
 def test_a_smaller_flat_is_refunded(sixty_metres, manager):
     deal = svc.deal_record_bti(deal=sixty_metres, bti_area=Decimal("59.0"), by=manager)
     assert deal.bti_adjustment == Decimal("-200000.00")
-    assert deal.schedule.get().amount == Decimal("-200000.00")
+    assert deal.schedule.get(kind=LineKind.RECALCULATION).amount == Decimal("-200000.00")
 
 
 def test_bti_may_charge_only_beyond_the_tolerance(sixty_metres, manager):
@@ -985,7 +1061,8 @@ def test_the_unit_card_shows_the_deal_and_its_history(client, deal, manager, uni
     assert panel.context["deal"] == deal and panel.context["visible"]
     lines = [e["text"] for e in deal_unit_timeline(unit)]
     assert lines[0] == f"Deal {deal.number}: opened at {deal.price:,.0f} ₽"
-    assert lines[1] == f"Deal {deal.number}: Contract preparation → Contract signed"
+    assert lines[1] == f"Deal {deal.number}: Payment schedule"  # laid out with the deal
+    assert lines[2] == f"Deal {deal.number}: Contract preparation → Contract signed"
 
 
 def test_the_unit_card_offers_a_deal_on_a_unit_on_sale_only(client, units, buyer, manager, keeper):

@@ -136,11 +136,32 @@ def test_a_sales_head_may_hold_longer_than_a_manager(units, buyer, manager, sale
 # --- bad input: refused, nothing changed ------------------------------------------------------
 
 
+def _sold(unit, manager):
+    """A real sale: a deal on the unit, signed and registered (the unit counts as sold)."""
+    from datetime import date
+
+    from kvartal.sales.services.deals import deal_move
+    from kvartal.sales.tests.factories import make_deal, stage
+
+    deal = make_deal(manager=manager, unit=unit)
+    deal_move(deal=deal, stage=stage("signed"), by=manager)
+    deal_move(
+        deal=deal,
+        stage=stage("registered"),
+        by=manager,
+        registration_number="66:01/1",
+        registration_date=date(2026, 3, 1),
+    )
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.SOLD
+    return deal
+
+
 def test_cannot_hold_a_sold_unit(unit, buyer, manager, keeper):
-    inventory.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    _sold(unit, manager)
     before = snapshot()
 
-    with pytest.raises(svc.UnitNotAvailable, match="not available"):
+    with pytest.raises(svc.UnitNotAvailable, match="in a deal"):
         _hold(unit, buyer, manager)
 
     assert snapshot() == before
@@ -466,7 +487,7 @@ def test_a_paid_hold_without_amount_is_refused_by_the_form(client, unit, buyer, 
 def test_a_refused_hold_for_a_new_client_creates_no_client(client, unit, buyer, manager, keeper):
     from kvartal.clients.models import Client
 
-    inventory.unit_set_status(unit=unit, status=UnitStatus.SOLD, by=keeper)
+    _sold(unit, manager)
     client.force_login(manager)
     clients = Client.objects.count()
 

@@ -110,7 +110,7 @@ def test_a_new_schedule_replaces_the_old_one(manager):
 
 
 def test_schedule_lines_can_be_added_changed_and_deleted_before_signing(manager):
-    deal = make_deal(manager=manager, price=D("1000000"))
+    deal = make_deal(manager=manager, price=D("1000000"), schedule=False)
     line = schedule_line_save(
         deal=deal, by=manager, due_date=date(2026, 6, 1), amount="400 000,50", kind="instalment"
     )
@@ -417,3 +417,18 @@ def test_the_cashiers_desk_costs_the_same_queries_for_more_deals(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("sales:cashier"))
     assert response.content.decode().count('class="overdue-row"') == 6
+
+
+def test_a_parking_space_in_a_residential_building_gets_its_paid_mark(manager, cashier):
+    from kvartal.core.testing import make_building, make_section
+    from kvartal.inventory.models import Unit, UnitKind
+
+    building = make_building()
+    make_section(building, floors=1, per_floor=2, price_per_m2=D("150000"))
+    space = building.units.first()
+    Unit.objects.filter(pk=space.pk).update(kind=UnitKind.PARKING, rooms=None)
+    space.refresh_from_db()
+    deal = make_deal(manager=manager, unit=space, price=D("900000"))
+    payment_record(deal=deal, amount=D("900000"), received_on=TODAY(), by=cashier)
+    marks = payment_marks([space.pk], timezone.now())
+    assert [m.css for m in marks[space.pk]] == ["paid"]

@@ -96,20 +96,22 @@ def test_holds_expire_query_count_for_one_hold(unit, buyer, manager, django_asse
 
 def test_deal_open_query_counts(unit, buyer, manager, django_assert_max_num_queries):
     hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=1)
-    with django_assert_max_num_queries(17):
+    # + the default schedule laid out with the deal (its lines and its event)
+    with django_assert_max_num_queries(19):
         deal = deal_open(by=manager, buyers=[(buyer,)], hold=hold)
     hold.refresh_from_db()
     assert (deal.hold, hold.state) == (hold, HoldState.CONVERTED)
     other = make_unit()
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         deal_open(by=manager, buyers=[(buyer,)], unit=other)
 
 
 def test_deal_move_query_count(manager, settings_row, django_assert_max_num_queries):
     deal = make_deal(manager=manager)
     signed = stage("signed")
-    # lock, deal, transition, deal update, event (the unit's status does not change here)
-    with django_assert_max_num_queries(7):
+    # lock, deal, transition, the schedule's total (leaving the first stage), deal update,
+    # event (the unit's status does not change here)
+    with django_assert_max_num_queries(8):
         deal_move(deal=deal, stage=signed, by=manager)
     deal.unit.refresh_from_db()
     assert deal.unit.status == signed.unit_status

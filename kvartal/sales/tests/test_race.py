@@ -14,10 +14,13 @@ from django.db import connection
 
 from kvartal.accounts.models import Role
 from kvartal.clients.services import client_create
+from kvartal.core.errors import DomainError
 from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory.models import StatusChange, Unit, UnitStatus
-from kvartal.sales.models import Hold, HoldEvent, SalesSettings
+from kvartal.sales.models import Deal, DealEvent, Hold, HoldEvent, HoldState, SalesSettings
+from kvartal.sales.services.deals import BuyerShare, deal_open
 from kvartal.sales.services.holds import UnitNotAvailable, hold_create
+from kvartal.sales.tests.factories import default_scheme
 
 THREADS = 18
 UNITS = 3
@@ -83,3 +86,116 @@ def test_of_many_clients_racing_for_a_unit_exactly_one_holds_it():
         unit.refresh_from_db()
         hold = Hold.objects.get(unit=unit)
         assert (unit.status, unit.hold_until) == (UnitStatus.RESERVED, hold.expires_at)
+
+
+def _contenders(count: int, units: list[Unit]):
+    managers = [make_user(Role.SALES_MANAGER) for _ in range(4)]
+    rows = []
+    for n in range(count):
+        manager = managers[n % len(managers)]
+        buyer = client_create(
+            by=manager, last_name=f"Покупатель{n}", first_name="И", phone=f"+7914{n:07d}"
+        )
+        rows.append((n, units[n % len(units)], buyer, manager))
+    return rows
+
+
+def _race(contenders, act):
+    """Run ``act(n, unit, buyer, manager)`` in one thread per contender, all released at once.
+    Returns (results, refusals, other errors)."""
+    start = threading.Barrier(len(contenders))
+    won, refused, other = [], [], []
+    lock = threading.Lock()
+
+    def contend(n, unit, buyer, manager):
+        try:
+            start.wait()
+            result = act(n, unit, buyer, manager)
+            with lock:
+                won.append((unit.pk, result))
+        except DomainError as error:
+            with lock:
+                refused.append((unit.pk, str(error)))
+        except BaseException as error:  # noqa: BLE001 - every other outcome fails the test
+            with lock:
+                other.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=contend, args=c) for c in contenders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return won, refused, other
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_many_managers_opening_deals_on_the_same_units_exactly_one_wins_each():
+    SalesSettings.current()
+    default_scheme()
+    building = make_building()
+    make_section(building, floors=1, per_floor=UNITS)
+    units = list(Unit.objects.filter(building=building).order_by("pk"))
+    contenders = _contenders(THREADS, units)
+
+    won, refused, other = _race(
+        contenders,
+        lambda n, unit, buyer, manager: (
+            deal_open(by=manager, unit=unit, buyers=[BuyerShare(buyer)]).pk
+        ),
+    )
+
+    assert not other, other
+    assert Counter(unit_id for unit_id, _ in won) == {u.pk: 1 for u in units}
+    assert len(refused) == THREADS - UNITS
+    assert all("in another deal" in message for _, message in refused), refused
+    winners = {deal_id for _, deal_id in won}
+    assert set(Deal.objects.values_list("pk", flat=True)) == winners
+    assert len({d.number for d in Deal.objects.all()}) == UNITS
+    assert set(
+        Unit.objects.filter(pk__in=[u.pk for u in units]).values_list("status", flat=True)
+    ) == {UnitStatus.IN_DEAL}
+    # Every winner has its schedule, and only the winners have events.
+    for deal in Deal.objects.all():
+        assert sum(line.amount for line in deal.schedule.all()) == deal.total_due
+    assert set(DealEvent.objects.values_list("deal_id", flat=True)) == winners
+
+
+@pytest.mark.django_db(transaction=True)
+def test_holds_and_deals_racing_for_the_same_units_never_overlap():
+    """Half the contenders hold, half open a deal straight from sale: on each unit either
+    one hold or one deal wins (or a deal takes over nothing), never both for different
+    clients."""
+    SalesSettings.current()
+    default_scheme()
+    building = make_building()
+    make_section(building, floors=1, per_floor=UNITS)
+    units = list(Unit.objects.filter(building=building).order_by("pk"))
+    contenders = _contenders(THREADS, units)
+
+    def act(n, unit, buyer, manager):
+        if n % 2:
+            return (
+                "hold",
+                hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3).pk,
+            )
+        return ("deal", deal_open(by=manager, unit=unit, buyers=[BuyerShare(buyer)]).pk)
+
+    won, refused, other = _race(contenders, act)
+
+    assert not other, other
+    assert len(won) + len(refused) == THREADS
+    for unit in units:
+        unit.refresh_from_db()
+        deals = list(Deal.objects.filter(unit=unit, is_active=True))
+        live = list(Hold.objects.filter(unit=unit, state=HoldState.ACTIVE))
+        assert len(deals) <= 1 and len(live) <= 1
+        assert not (deals and live), "a unit both held and in a deal"
+        assert deals or live
+        if deals:
+            assert unit.status == UnitStatus.IN_DEAL
+        else:
+            assert unit.status == UnitStatus.RESERVED
+    # Exactly one winner per unit.
+    assert Counter(unit_id for unit_id, _ in won) == {u.pk: 1 for u in units}

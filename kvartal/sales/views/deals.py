@@ -23,6 +23,7 @@ from kvartal.accounts.permissions import (
     require,
     visible_managers,
 )
+from kvartal.clients.models import Client
 from kvartal.clients.services import client_create
 from kvartal.core.errors import DomainError
 from kvartal.inventory.forms import apply_errors
@@ -33,6 +34,7 @@ from ..forms.deals import (
     BtiForm,
     DealFilterForm,
     DealTermsForm,
+    DiscountForm,
     ReasonForm,
     StageMoveForm,
     SwapForm,
@@ -127,6 +129,15 @@ def deal_create(request):
     data = request.POST or None
     terms = DealTermsForm(data, user=request.user, unit=unit)
     initial = [{"client": hold.client_id}] if hold is not None else None
+    asked = request.GET.get("client", "")
+    # From a client's page: that client as the first buyer, if the user may pick them.
+    if (
+        initial is None
+        and request.method == "GET"
+        and asked.isdigit()
+        and Client.objects.visible_to(request.user).in_use().filter(pk=asked).exists()
+    ):
+        initial = [{"client": int(asked)}]
     buyers = buyer_formset(data, user=request.user, initial=initial)
     blocker = None
     if request.method == "POST" and terms.is_valid() and buyers.is_valid():
@@ -146,7 +157,6 @@ def deal_create(request):
                     agency=t["agency"],
                     promotion=t["promotion"],
                     manual_discount=t["manual_discount"],
-                    approved_by=t["approved_by"],
                     payment_method=t["payment_method"],
                     bank=t["bank"],
                     programme=t["programme"],
@@ -212,6 +222,9 @@ def deal_detail(request, pk: int):
             and has_capability(request.user, SALES_APPROVE)
             and services.termination_stage(deal) is not None
         ),
+        "can_discount": (
+            deal.is_active and deal.stage.is_initial and has_capability(request.user, SALES_APPROVE)
+        ),
         "can_swap": can_act and deal.stage.unit_status != "sold" and deal.bti_area is None,
         "can_bti": can_act and deal.bti_area is None,
         "bti_form": BtiForm(),
@@ -268,6 +281,22 @@ def deal_move(request, pk: int):
         submit=_("Move"),
         extra={"empty": not stages and _("No further stage from here.")},
     )
+
+
+@require(SALES_APPROVE)
+def deal_discount(request, pk: int):
+    """A sales head sets the manual discount a manager could not give (before signing)."""
+    deal = _deal_or_404(request, pk)
+    form = DiscountForm(request.POST or None, initial={"manual_discount": deal.manual_discount})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.deal_set_discount(deal=deal, by=request.user, **form.cleaned_data)
+        except (DomainError, ValidationError) as error:
+            _refused(form, error)
+        else:
+            messages.success(request, _("Discount set; the schedule was laid out again."))
+            return redirect("sales:deal-detail", pk=deal.pk)
+    return _form_page(request, deal, form, title=_("Discount"), submit=_("Save"))
 
 
 @require(SALES_APPROVE)
@@ -355,7 +384,6 @@ def deal_swap(request, pk: int):
                 unit=form.cleaned_data["unit"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
-                approved_by=form.cleaned_data["approved_by"],
             )
         except (DomainError, ValidationError) as error:
             _refused(form, error)

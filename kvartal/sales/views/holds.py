@@ -56,6 +56,18 @@ def _refused(form, error: Exception) -> None:
     form.add_error(field if field in form.fields else None, str(error))
 
 
+def preset_client(request, form) -> None:
+    """``?client=<id>`` (from a client's page): that client chosen up front, when the user may
+    pick them (the form's queryset: clients the user sees, in use); otherwise ignored."""
+    pk = request.GET.get("client", "")
+    if (
+        request.method == "GET"
+        and pk.isdigit()
+        and form.fields["client"].queryset.filter(pk=pk).exists()
+    ):
+        form.fields["client"].initial = int(pk)
+
+
 def _page(request, template: str, context: dict, form) -> object:
     status = 200
     if form.errors:  # 409: a rule refused the action; 400: the input was bad
@@ -70,6 +82,7 @@ def _page(request, template: str, context: dict, form) -> object:
 def hold_create(request, pk: int):
     unit = get_object_or_404(Unit.objects.with_place(), pk=pk)
     form = HoldForm(request.POST or None, user=request.user)
+    preset_client(request, form)
     done = _next(request, reverse("inventory:unit-detail", args=[unit.pk]))
     if request.method == "POST" and form.is_valid():
         try:
@@ -169,6 +182,7 @@ def hold_cancel(request, pk: int):
 def queue_join(request, pk: int):
     unit = get_object_or_404(Unit.objects.with_place(), pk=pk)
     form = QueueForm(request.POST or None, user=request.user)
+    preset_client(request, form)
     done = _next(request, reverse("inventory:unit-detail", args=[unit.pk]))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

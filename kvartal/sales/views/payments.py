@@ -102,6 +102,8 @@ def _dispatch(request, deal, forms: dict) -> bool:
             line_id = request.POST.get("line") if action == "delete" else form.cleaned_data["line"]
             line = None
             if line_id:
+                if not str(line_id).isdigit():
+                    raise ValidationError(_("This planned payment is no longer in the schedule."))
                 line = deal.schedule.filter(pk=line_id).first()
                 if line is None:
                     raise ValidationError(_("This planned payment is no longer in the schedule."))
