@@ -11,14 +11,23 @@ def promotion_applies(promotion: Promotion, unit: Unit) -> bool:
 
     Reads the lists through ``.all()`` so that a prefetched promotion costs no query.
     """
+    return promotion_rule(promotion)(unit)
+
+
+def promotion_rule(promotion: Promotion):
+    """``promotion_applies`` for one promotion as a function of the unit, with its lists read
+    once: for checking many units (a chessboard) against the same promotion."""
     projects = {p.pk for p in promotion.projects.all()}
-    if projects and unit.building.project_id not in projects:
-        return False
     buildings = {b.pk for b in promotion.buildings.all()}
-    if buildings and unit.building_id not in buildings:
-        return False
     rooms = {int(r) for r in (promotion.rooms or [])}
-    if rooms and unit.rooms not in rooms:
-        return False
     units = {u.pk for u in promotion.units.all()}
-    return not units or unit.pk in units
+
+    def applies(unit) -> bool:
+        return (
+            (not projects or unit.building.project_id in projects)
+            and (not buildings or unit.building_id in buildings)
+            and (not rooms or unit.rooms in rooms)
+            and (not units or unit.pk in units)
+        )
+
+    return applies

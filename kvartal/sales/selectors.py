@@ -3,19 +3,57 @@
 Holds first (this part); deals, payments and promotions append theirs below.
 """
 
-from datetime import datetime, timedelta
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
-from django.db.models import QuerySet
+from django.db.models import (
+    DecimalField,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest, Replace
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import SALES_HOLD, SALES_VIEW, has_capability, visible_managers
 from kvartal.inventory.extensions import CellMark, Panel
-from kvartal.inventory.models import Unit, UnitStatus
+from kvartal.inventory.models import (
+    BuildingKind,
+    Unit,
+    UnitKind,
+    UnitStatus,
+    effective_status_q,
+)
 
-from .models import Hold, HoldEvent, HoldEventKind, HoldState, QueueEntry, QueueState, SalesSettings
+from .models import (
+    Deal,
+    DealBuyer,
+    DealEvent,
+    Hold,
+    HoldEvent,
+    HoldEventKind,
+    HoldState,
+    Payment,
+    PaymentLine,
+    Promotion,
+    QueueEntry,
+    QueueState,
+    SalesSettings,
+)
+from .promotions_rules import promotion_rule
 
 # --- holds ----------------------------------------------------------------------------------
 
@@ -388,34 +426,6 @@ def deal_unit_panels(request, unit) -> list:
 # Planned against received per deal and line (computed, never stored), the cashier's list,
 # the chessboard marks of money and promotions, the promotion offers of a unit, the search.
 
-from collections import defaultdict  # noqa: E402
-from collections.abc import Iterable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import date, time  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from django.db.models import (  # noqa: E402
-    DecimalField,
-    F,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, Greatest, Replace  # noqa: E402
-from django.utils.formats import number_format  # noqa: E402
-
-from kvartal.inventory.models import (  # noqa: E402
-    BuildingKind,
-    UnitKind,
-    effective_status_q,
-)
-
-from .models import Deal, DealBuyer, DealEvent, Payment, PaymentLine, Promotion  # noqa: E402
-from .promotions_rules import promotion_applies  # noqa: E402
 
 ZERO = Decimal(0)
 
@@ -629,22 +639,36 @@ def cashier_totals(deals) -> dict:
 def payment_marks(unit_ids: Iterable[int], now: datetime) -> dict[int, list[CellMark]]:
     """``overdue`` on units whose deal has a planned payment past due and not covered; on a
     parking space (in a parking structure or in any building) also ``paid`` (paid in full)
-    and ``part-paid``."""
+    and ``part-paid``.
+
+    One query sums every active deal's money in SQL; only the deals that still owe money
+    for past dates (few) are allocated line by line (``payment_states``, two more queries).
+    """
     ids = list(unit_ids)
     if not ids:
         return {}
     today = timezone.localdate(now)
+    lines = PaymentLine.objects.filter(deal_id=OuterRef("pk"))
     deals = list(
-        Deal.objects.filter(unit_id__in=ids, is_active=True).values_list(
-            "pk", "unit_id", "price", "bti_adjustment", "unit__building__kind", "unit__kind"
+        Deal.objects.filter(unit_id__in=ids, is_active=True)
+        .annotate(
+            received=_money_sum(Payment.objects.filter(deal_id=OuterRef("pk")), "amount"),
+            past_due=_money_sum(lines.filter(due_date__lt=today), "amount"),
+            total=F("price") + F("bti_adjustment"),
+        )
+        .values_list(
+            "pk", "unit_id", "total", "received", "past_due", "unit__building__kind", "unit__kind"
         )
     )
-    states = payment_states({d[0]: d[2] + d[3] for d in deals}, today)
+    owing = {
+        pk: total for pk, _u, total, received, past, *_k in deals if received < min(past, total)
+    }
+    states = payment_states(owing, today)
     marks: dict[int, list[CellMark]] = {}
-    for pk, unit_id, _price, _bti, kind, unit_kind in deals:
-        state = states[pk]
+    for pk, unit_id, total, received, _past, kind, unit_kind in deals:
         found = []
-        if state.is_overdue:
+        state = states.get(pk)
+        if state is not None and state.is_overdue:
             found.append(
                 CellMark(
                     "overdue",
@@ -656,18 +680,15 @@ def payment_marks(unit_ids: Iterable[int], now: datetime) -> dict[int, list[Cell
                 )
             )
         parking = kind == BuildingKind.PARKING or unit_kind == UnitKind.PARKING
-        if parking and state.received > 0:
-            if state.paid_in_full:
+        if parking and received > 0:
+            if received >= total:
                 found.append(CellMark("paid", _("Paid in full")))
             else:
                 found.append(
                     CellMark(
                         "part-paid",
                         _("Paid %(received)s of %(total)s ₽")
-                        % {
-                            "received": money_text(state.received),
-                            "total": money_text(state.total_due),
-                        },
+                        % {"received": money_text(received), "total": money_text(total)},
                     )
                 )
         if found:
@@ -696,15 +717,30 @@ def promotions_for_units(
     )
     if not promotions:
         return {}
-    units = Unit.objects.filter(pk__in=ids).select_related("building")
+    units = Unit.objects.filter(pk__in=ids)
     if on_sale_only:
         units = units.filter(effective_status_q(UnitStatus.AVAILABLE))
     found: dict[int, list[Promotion]] = {}
-    for unit in units.only("pk", "rooms", "building__project"):
-        matching = [p for p in promotions if promotion_applies(p, unit)]
+    rules = [(p, promotion_rule(p)) for p in promotions]
+    # Plain rows, not model instances: a board asks about a thousand units at once.
+    for pk, rooms, building_id, project_id in units.values_list(
+        "pk", "rooms", "building_id", "building__project_id"
+    ):
+        unit = UnitPlace(pk, rooms, building_id, SimpleNamespace(project_id=project_id))
+        matching = [p for p, applies in rules if applies(unit)]
         if matching:
-            found[unit.pk] = matching
+            found[pk] = matching
     return found
+
+
+@dataclass(frozen=True)
+class UnitPlace:
+    """What ``promotion_applies`` reads of a unit."""
+
+    pk: int
+    rooms: int | None
+    building_id: int
+    building: SimpleNamespace
 
 
 def promotion_marks(unit_ids: Iterable[int], now: datetime) -> dict[int, list[CellMark]]:
