@@ -762,12 +762,16 @@ def lead_status(request, pk):
         form,
         title=title,
         nav="leads",
-        crumbs=[
-            (reverse("clients:lead-list"), _("Leads")),
-            (reverse("clients:lead-detail", args=[lead.pk]), str(lead)),
-            (None, title),
-        ],
+        crumbs=_lead_crumbs(lead, title),
     )
+
+
+def _lead_crumbs(lead, title) -> list:
+    return [
+        (reverse("clients:lead-list"), _("Leads")),
+        (reverse("clients:lead-detail", args=[lead.pk]), str(lead)),
+        (None, title),
+    ]
 
 
 @require(CLIENTS_EDIT)
@@ -790,11 +794,7 @@ def lead_assign(request, pk):
         form,
         title=title,
         nav="leads",
-        crumbs=[
-            (reverse("clients:lead-list"), _("Leads")),
-            (reverse("clients:lead-detail", args=[lead.pk]), str(lead)),
-            (None, title),
-        ],
+        crumbs=_lead_crumbs(lead, title),
     )
 
 
