@@ -223,20 +223,32 @@ def client_update(request, pk):
     )
 
 
-@require(CLIENTS_EDIT)
-def contact_add(request, pk):
-    client = _visible_client(request, pk)
-    form = ContactForm(_data(request))
+def _client_form(request, client, form, *, act, done: str, title: str):
+    """A small form on a client (a contact, a contact person, a consent): on a valid POST
+    call ``act(**cleaned_data)`` (a service), then back to the card; a refusal goes on the
+    form."""
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_add(client=client, by=request.user, **form.cleaned_data)
+            act(**form.cleaned_data)
         except (ValidationError, DomainError) as error:
             _apply(form, error)
         else:
-            messages.success(request, _("Contact added."))
+            messages.success(request, done)
             return redirect(client_url(client))
-    title = _("Add a phone or e-mail")
     return _form_page(request, form, title=title, crumbs=_crumbs((None, title), client=client))
+
+
+@require(CLIENTS_EDIT)
+def contact_add(request, pk):
+    client = _visible_client(request, pk)
+    return _client_form(
+        request,
+        client,
+        ContactForm(_data(request)),
+        act=lambda **data: services.contact_add(client=client, by=request.user, **data),
+        done=_("Contact added."),
+        title=_("Add a phone or e-mail"),
+    )
 
 
 @require(CLIENTS_EDIT)
@@ -244,33 +256,27 @@ def person_add(request, pk):
     client = _visible_client(request, pk)
     if not client.is_company:
         raise Http404  # contact people belong to companies
-    form = ContactPersonForm(_data(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_person_add(company=client, by=request.user, **form.cleaned_data)
-        except (ValidationError, DomainError) as error:
-            _apply(form, error)
-        else:
-            messages.success(request, _("Contact person added."))
-            return redirect(client_url(client))
-    title = _("Add a contact person")
-    return _form_page(request, form, title=title, crumbs=_crumbs((None, title), client=client))
+    return _client_form(
+        request,
+        client,
+        ContactPersonForm(_data(request)),
+        act=lambda **data: services.contact_person_add(company=client, by=request.user, **data),
+        done=_("Contact person added."),
+        title=_("Add a contact person"),
+    )
 
 
 @require(CLIENTS_EDIT)
 def consent_create(request, pk):
     client = _visible_client(request, pk)
-    form = ConsentForm(_data(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_record(client=client, by=request.user, **form.cleaned_data)
-        except (ValidationError, DomainError) as error:
-            _apply(form, error)
-        else:
-            messages.success(request, _("Consent recorded."))
-            return redirect(client_url(client))
-    title = _("Record consent to personal-data processing")
-    return _form_page(request, form, title=title, crumbs=_crumbs((None, title), client=client))
+    return _client_form(
+        request,
+        client,
+        ConsentForm(_data(request)),
+        act=lambda **data: services.consent_record(client=client, by=request.user, **data),
+        done=_("Consent recorded."),
+        title=_("Record consent to personal-data processing"),
+    )
 
 
 @require(CLIENTS_EDIT)
