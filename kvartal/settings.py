@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "kvartal.inventory",
     "kvartal.clients",
     "kvartal.sales",
+    "kvartal.analytics",
     "kvartal.demo",
 ]
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("app/", include("kvartal.inventory.urls")),
     path("app/", include("kvartal.clients.urls")),
     path("app/", include("kvartal.sales.urls")),
+    path("app/", include("kvartal.analytics.urls")),
+    path("shared/", include("kvartal.analytics.public_urls")),
     path("api/v1/", include("kvartal.api.urls")),
     path("accounts/", include("kvartal.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -32,6 +32,10 @@ CLIENTS_EXPORT = "clients.export"  # export a client's personal data
 CLIENTS_ERASE = "clients.erase"  # erase (anonymise) a client on request
 CLIENTS_CONFIGURE = "clients.configure"  # channels, consent texts, who is on duty
 
+ANALYTICS_VIEW = "analytics.view"  # reports, the dashboard, exports, shared links
+ANALYTICS_BUILD = "analytics.build"  # the report builder's templates
+ANALYTICS_CONFIGURE = "analytics.configure"  # which reports each director login sees
+
 # Who sees every row rather than their own (managers) or their team's (sales heads).
 SEE_ALL = "rows.all"
 
@@ -54,9 +58,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             CLIENTS_EXPORT,
             CLIENTS_ERASE,
             CLIENTS_CONFIGURE,
+            ANALYTICS_VIEW,
+            ANALYTICS_BUILD,
+            ANALYTICS_CONFIGURE,
         }
     ),
-    Role.DIRECTOR: frozenset(_READ_ALL),
+    Role.DIRECTOR: frozenset({*_READ_ALL, ANALYTICS_VIEW, ANALYTICS_BUILD}),
     Role.SALES_HEAD: frozenset(
         {
             INVENTORY_VIEW,
@@ -69,6 +76,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             CLIENTS_EDIT,
             CLIENTS_PERSONAL,
             CLIENTS_EXPORT,
+            ANALYTICS_VIEW,
+            ANALYTICS_BUILD,
         }
     ),
     Role.SALES_MANAGER: frozenset(

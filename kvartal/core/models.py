@@ -2,6 +2,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+DEFAULT_PALETTE = "#1f4e79,#e07b39,#3c9d5d,#8e5cc4,#c94f4f,#2a9fb0,#b59b2a,#6b7785"
+
+
+class ChartKind(models.TextChoices):
+    BAR = "bar", _("Bars")
+    LINE = "line", _("Lines")
+
 
 class CompanyProfile(models.Model):
     """The developer company using this installation: its name and brand on sheets and PDFs.
@@ -22,6 +29,22 @@ class CompanyProfile(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f4e79."))],
     )
 
+    chart_palette = models.CharField(
+        _("chart colours"),
+        max_length=200,
+        default=DEFAULT_PALETTE,
+        help_text=_("Hex colours of the chart series in order, separated by commas."),
+        validators=[
+            RegexValidator(
+                r"^#[0-9a-fA-F]{6}(\s*,\s*#[0-9a-fA-F]{6})*$",
+                _("Colours like #1f4e79, separated by commas."),
+            )
+        ],
+    )
+    chart_kind = models.CharField(
+        _("chart style"), max_length=8, choices=ChartKind, default=ChartKind.BAR
+    )
+
     class Meta:
         verbose_name = _("company profile")
         verbose_name_plural = _("company profile")
@@ -33,3 +56,7 @@ class CompanyProfile(models.Model):
     def current(cls) -> "CompanyProfile":
         profile = cls.objects.order_by("pk").first()
         return profile or cls.objects.create(name="")
+
+    def palette(self) -> list[str]:
+        """The chart series colours, in order."""
+        return [c.strip() for c in (self.chart_palette or DEFAULT_PALETTE).split(",") if c.strip()]

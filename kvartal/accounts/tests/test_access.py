@@ -41,7 +41,7 @@ PAGES = {
 }
 INVENTORY_EDIT_PAGES = sorted(n for n, (who, _) in PAGES.items() if who == EDIT)
 APP_TABLES = []
-for _app in ("clients", "sales"):
+for _app in ("clients", "sales", "analytics"):
     try:
         _module = importlib.import_module(f"kvartal.{_app}.tests.access")
     except ModuleNotFoundError:

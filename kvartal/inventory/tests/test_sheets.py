@@ -243,13 +243,13 @@ def test_the_pdf_carries_the_company_logo_from_disk(estate, settings, tmp_path, 
     profile = CompanyProfile.current()
     profile.name, profile.logo = "ООО «Строй»", "company/logo.png"
     profile.save()
-    from kvartal.inventory.views.sheets import _company
+    from kvartal.core.branding import company_context
 
     context = {
         "sheet": summaries.building_sheet(estate["house"]),
         "building": estate["house"],
         "project": estate["project"],
-        "company": _company(),
+        "company": company_context(),
         "generated_at": timezone.now(),
     }
     with_logo = render_pdf("pdf/sheet.html", context)

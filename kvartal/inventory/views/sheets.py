@@ -1,9 +1,6 @@
 """The "General information" sheet (общая справка по объекту) of a building or a project:
 an HTML page and the same content as a branded PDF."""
 
-import re
-
-from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -11,28 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import INVENTORY_VIEW, require
-from kvartal.core.models import CompanyProfile
+from kvartal.core.branding import company_context
 from kvartal.core.pdf import render_pdf
 
 from .. import summaries
 from ..models import Building, Project
-
-HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?")
-DEFAULT_COLOUR = "#1f4e79"
-
-
-def _company() -> dict:
-    """The branding of sheets; the colour goes into CSS, so only a hex colour is accepted."""
-    profile = CompanyProfile.current()
-    colour = profile.brand_color if HEX_COLOUR.fullmatch(profile.brand_color or "") else ""
-    return {
-        "name": profile.name or settings.KVARTAL_COMPANY_NAME,
-        "legal_name": profile.legal_name,
-        "phone": profile.phone,
-        "website": profile.website,
-        "logo_url": profile.logo.url if profile.logo else "",
-        "colour": colour or DEFAULT_COLOUR,
-    }
 
 
 def _pdf_response(content: bytes, filename: str) -> HttpResponse:
@@ -48,7 +28,7 @@ def _building_context(request, pk: int) -> dict:
         "sheet": summaries.building_sheet(building),
         "building": building,
         "project": project,
-        "company": _company(),
+        "company": company_context(),
         "generated_at": timezone.localtime(),
         "crumbs": [
             (reverse("inventory:project-detail", args=[project.pk]), project.name),
@@ -64,7 +44,7 @@ def _project_context(request, pk: int) -> dict:
     return {
         "sheet": summaries.project_sheet(project),
         "project": project,
-        "company": _company(),
+        "company": company_context(),
         "generated_at": timezone.localtime(),
         "crumbs": [
             (reverse("inventory:project-detail", args=[project.pk]), project.name),

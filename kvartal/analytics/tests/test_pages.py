@@ -1,0 +1,196 @@
+"""The report pages: filters and their errors, exports, shared links, director access."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from kvartal.accounts.models import Role
+from kvartal.analytics.models import ReportAccess, SharedLink, SharedLinkOpen
+from kvartal.analytics.sharing import sign
+from kvartal.core.testing import make_user
+
+from .factories import make_floor_units, msk, sell
+
+pytestmark = pytest.mark.django_db
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def director(client):
+    user = make_user(Role.DIRECTOR)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def sold(settings):
+    settings.TIME_ZONE = "Europe/Moscow"
+    units = make_floor_units()
+    sell(units[0], msk(2026, 1, 10, 12, 0), price=Decimal("4000000"))
+    return units
+
+
+def report_url(key="sales", **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("analytics:report", args=[key]) + (f"?{query}" if query else "")
+
+
+def test_the_report_page_shows_figures_table_and_chart(client, director, sold):
+    response = client.get(report_url(date_from="2026-01-01", date_to="2026-01-31", step="week"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Sales statistics" in page
+    assert "4,000,000" in page or "4 000 000" in page
+    assert "<svg" in page
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"date_from": "2026-03-01", "date_to": "2026-01-01"}, "The period starts after it ends"),
+        ({"step": "fortnight"}, "Unknown step"),
+        ({"date_from": "2026-13-45"}, "Enter a valid date"),
+        ({"date_from": "2000-01-01", "date_to": "2026-01-01", "step": "day"}, "Too many steps"),
+        ({"project": "999999"}, "Select a valid choice"),
+    ],
+)
+def test_bad_filters_get_a_clear_message_not_an_error(client, director, params, message):
+    response = client.get(report_url(**params))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    export = client.get(reverse("analytics:export", args=["sales", "xlsx"]) + "?step=fortnight")
+    assert export.status_code == 400
+    assert "Unknown step" in export.content.decode()
+
+
+def test_exports(client, director, sold):
+    query = "?date_from=2026-01-01&date_to=2026-01-31"
+    xlsx = client.get(reverse("analytics:export", args=["sales", "xlsx"]) + query)
+    assert xlsx.status_code == 200
+    assert xlsx["Content-Type"] == XLSX
+    assert xlsx.content[:2] == b"PK"
+    pdf = client.get(reverse("analytics:export", args=["sales", "pdf"]) + query)
+    assert pdf.status_code == 200
+    assert pdf.content[:4] == b"%PDF"
+    assert client.get(reverse("analytics:export", args=["sales", "csv"])).status_code == 404
+
+
+def test_an_unknown_report_is_not_found(client, director):
+    assert client.get(report_url("no-such-report")).status_code == 404
+
+
+def _share(client, query="date_from=2026-01-01&date_to=2026-01-31", days="7"):
+    response = client.post(
+        reverse("analytics:share", args=["sales"]), {"query": query, "days": days}
+    )
+    assert response.status_code == 302
+    return SharedLink.objects.order_by("-pk").first()
+
+
+def test_a_shared_link_shows_the_live_report_read_only_and_logs_each_opening(
+    client, director, sold
+):
+    link = _share(client)
+    url = reverse("shared:report", args=[sign(link)])
+    client.logout()
+    response = client.get(url, HTTP_USER_AGENT="Test browser", REMOTE_ADDR="10.1.2.3")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Sales statistics" in page
+    assert "read-only" in page
+    assert "csrfmiddlewaretoken" not in page  # nothing to submit
+    # Live: a sale recorded after sharing shows at the next opening.
+    sell(sold[1], msk(2026, 1, 20, 12, 0))
+    again = client.get(url)
+    assert again.content.decode().count("<tr>") > 0
+    opens = list(SharedLinkOpen.objects.filter(link=link).order_by("pk"))
+    assert [(o.outcome, o.address, o.user_agent) for o in opens[:1]] == [
+        ("shown", "10.1.2.3", "Test browser")
+    ]
+    assert len(opens) == 2
+    assert client.get(reverse("shared:export", args=[sign(link), "xlsx"])).status_code == 200
+
+
+def test_a_tampered_expired_or_withdrawn_link_gets_a_message(client, director, sold):
+    link = _share(client)
+    signed = sign(link)
+    client.logout()
+    tampered = client.get(reverse("shared:report", args=[signed[:-2] + "xx"]))
+    assert tampered.status_code == 400
+    assert "This link is damaged" in tampered.content.decode()
+    SharedLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    expired = client.get(reverse("shared:report", args=[signed]))
+    assert expired.status_code == 410
+    assert "This link has expired" in expired.content.decode()
+    assert SharedLinkOpen.objects.get(link=link).outcome == "expired"
+    SharedLink.objects.filter(pk=link.pk).update(
+        expires_at=timezone.now() + timedelta(days=1), revoked_at=timezone.now()
+    )
+    withdrawn = client.get(reverse("shared:report", args=[signed]))
+    assert withdrawn.status_code == 410
+    assert "This link was withdrawn" in withdrawn.content.decode()
+
+
+def test_sharing_refuses_bad_days_and_bad_filters_and_creates_nothing(client, director):
+    for days in ("0", "91", "soon"):
+        client.post(reverse("analytics:share", args=["sales"]), {"query": "", "days": days})
+    client.post(
+        reverse("analytics:share", args=["sales"]), {"query": "step=fortnight", "days": "7"}
+    )
+    assert SharedLink.objects.count() == 0
+
+
+def test_withdrawing_is_for_the_author_or_an_administrator(client, director, sold):
+    link = _share(client)
+    other = make_user(Role.SALES_HEAD)
+    client.force_login(other)
+    response = client.post(reverse("analytics:link-withdraw", args=[link.pk]))
+    assert response.status_code == 404
+    link.refresh_from_db()
+    assert link.revoked_at is None
+    client.force_login(director)
+    client.post(reverse("analytics:link-withdraw", args=[link.pk]))
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+
+
+def test_an_administrator_chooses_the_reports_of_a_director(client, director):
+    admin = make_user(Role.ADMIN)
+    client.force_login(admin)
+    response = client.post(
+        reverse("analytics:access"),
+        {f"limit-{director.pk}": "1", f"reports-{director.pk}": ["price-m2", "nonsense"]},
+    )
+    assert response.status_code == 302
+    assert ReportAccess.objects.get(user=director).reports == ["price-m2"]
+    client.force_login(director)
+    index = client.get(reverse("analytics:index")).content.decode()
+    assert reverse("analytics:report", args=["price-m2"]) in index
+    assert reverse("analytics:report", args=["sales"]) not in index
+    assert client.get(report_url("sales")).status_code == 404
+    assert client.get(report_url("price-m2")).status_code == 200
+    # Without the limit again: every report.
+    client.force_login(admin)
+    client.post(reverse("analytics:access"), {})
+    assert not ReportAccess.objects.filter(user=director).exists()
+
+
+def test_a_director_has_no_edit_screens(client, director):
+    for name in ("inventory:project-create", "inventory:price-bulk", "sales:deal-create"):
+        assert client.get(reverse(name)).status_code == 403
+    page = client.get(reverse("analytics:dashboard"))
+    assert page.status_code == 200
+
+
+def test_the_dashboard_shows_this_month_and_year(client, director, settings):
+    settings.TIME_ZONE = "Europe/Moscow"
+    units = make_floor_units()
+    now = timezone.localtime()
+    sell(units[0], now - timedelta(minutes=5), price=Decimal("4000000"))
+    page = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "Sales this month" in page
+    assert "Sales this year" in page
+    assert "4,000,000" in page or "4 000 000" in page
