@@ -6,24 +6,25 @@ on the unit opened at or before the change): its price, contract area, list pric
 and promotion. Two queries whatever the period; the rows are small tuples.
 """
 
-import bisect
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
+from django.db import connections
+from django.db.models import F
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from kvartal.inventory.models import StatusChange, UnitStatus
 from kvartal.sales.models import Deal
 
 from .base import Params, unit_type
+from .periods import as_local_date
 
 
 @dataclass(slots=True)
 class Sale:
     unit_id: int
-    at: datetime
     day: date  # local
     project_id: int
     building_id: int
@@ -38,74 +39,91 @@ class Sale:
 
 
 def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
-    """The sales of the period under the unit filters (and the manager, if ``by_manager``)."""
+    """The sales of the period under the unit filters (and the manager, if ``by_manager``).
+
+    One query: the sold rows (an ORM query, with the local day computed by the database)
+    joined to the deals of their units opened by then, a window keeping the latest per row.
+    A plain join, no correlated subquery per row (on PostgreSQL those also wake the JIT
+    compiler, which costs more than the query); no moment leaves the database, so no time
+    zone conversion per row in Python.
+    """
     period = params.period
-    changes = StatusChange.objects.filter(
-        new_status=UnitStatus.SOLD, at__gte=period.since, at__lt=period.until
-    ).filter(params.unit_q())
-    rows = list(
-        changes.order_by("at", "pk").values_list(
-            "unit_id",
-            "at",
-            "price",
-            "unit__building__project_id",
-            "unit__building_id",
-            "unit__section_id",
-            "unit__kind",
-            "unit__rooms",
-            "unit__total_area",
+    changes = (
+        StatusChange.objects.filter(
+            params.unit_q(), new_status=UnitStatus.SOLD, at__gte=period.since, at__lt=period.until
         )
+        .values(
+            sid=F("pk"),
+            uid=F("unit_id"),
+            moment=F("at"),
+            price_then=F("price"),
+            day=TruncDate("at", tzinfo=timezone.get_current_timezone()),
+            project=F("unit__building__project_id"),
+            building=F("unit__building_id"),
+            section=F("unit__section_id"),
+            kind=F("unit__kind"),
+            rooms=F("unit__rooms"),
+            size=F("unit__total_area"),
+        )
+        .order_by()
     )
-    if not rows:
-        return []
-    deals = defaultdict(list)
-    for unit_id, created, *deal in (
-        Deal.objects.filter(unit_id__in=changes.values("unit_id"), created_at__lt=period.until)
-        .order_by("unit_id", "created_at", "pk")
-        .values_list(
-            "unit_id",
-            "created_at",
-            "pk",
-            "price",
-            "area",
-            "list_price",
-            "manager_id",
-            "promotion_id",
+    sql, values = changes.query.sql_with_params()
+    connection = connections[changes.db]
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return "d." + quote(Deal._meta.get_field(name).column)
+
+    latest = (
+        "SELECT s.uid, s.day, s.project, s.building, s.section, s.kind, s.rooms, "
+        f"COALESCE({column('area')}, s.size), COALESCE({column('price')}, s.price_then), "
+        f"COALESCE({column('list_price')}, s.price_then), {column('manager')}, "
+        f"{column('promotion')}, {column('id')}, "
+        f"ROW_NUMBER() OVER (PARTITION BY s.sid ORDER BY {column('created_at')} DESC, "
+        f"{column('id')} DESC) AS rn, s.moment "
+        f"FROM ({sql}) s LEFT JOIN {quote(Deal._meta.db_table)} d "
+        f"ON {column('unit')} = s.uid AND {column('created_at')} <= s.moment"
+    )
+    query = f"SELECT * FROM ({latest}) x WHERE x.rn = 1"
+    values = list(values)
+    if by_manager and params.manager:
+        query += f" AND x.{quote('manager_id')} = %s"
+        values.append(params.manager.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(query + " ORDER BY x.moment", values)
+        rows = cursor.fetchall()
+    return [
+        Sale(
+            unit_id=uid,
+            day=as_local_date(day),
+            project_id=project,
+            building_id=building,
+            section_id=section,
+            type=unit_type(kind, rooms),
+            area=_decimal(area),
+            price=_decimal(price),
+            list_price=_decimal(list_price),
+            manager_id=manager_id,
+            promotion_id=promotion_id,
+            deal_id=deal_id,
         )
-    ):
-        deals[unit_id].append((created, deal))
-    result = []
-    manager = params.manager.pk if (by_manager and params.manager) else None
-    for unit_id, at, price, project, building, section, kind, rooms, area in rows:
-        on_unit = deals.get(unit_id, [])
-        i = bisect.bisect_right([d[0] for d in on_unit], at)
-        deal = on_unit[i - 1][1] if i else None
-        if deal:
-            deal_id, deal_price, deal_area, list_price, manager_id, promotion_id = deal
-        else:
-            deal_id, deal_price, deal_area, list_price, manager_id, promotion_id = (
-                None, price, area, price, None, None,
-            )  # fmt: skip
-        if manager is not None and manager_id != manager:
-            continue
-        result.append(
-            Sale(
-                unit_id=unit_id,
-                at=at,
-                day=timezone.localtime(at).date(),
-                project_id=project,
-                building_id=building,
-                section_id=section,
-                type=unit_type(kind, rooms),
-                area=deal_area or area or Decimal(0),
-                price=deal_price,
-                list_price=list_price,
-                manager_id=manager_id,
-                promotion_id=promotion_id,
-                deal_id=deal_id,
-            )
-        )
-    return result
+        for (
+            uid, day, project, building, section, kind, rooms, area, price, list_price,
+            manager_id, promotion_id, deal_id, _rn, _moment,
+        ) in rows
+    ]  # fmt: skip
+
+
+CENTS = Decimal("0.01")
+
+
+def _decimal(value) -> Decimal:
+    """A money or area column as Decimal (SQLite hands raw numbers back as int or float)."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(CENTS)
 
 
 def per_m2(amount: Decimal, area: Decimal) -> Decimal | None:
