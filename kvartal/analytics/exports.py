@@ -34,6 +34,7 @@ from .results import NUMERIC, Chart, Column, Result, Table, format_value
 # which Excel shows in the reader's own regional date format.
 XLSX_FORMATS = {
     "int": "#,##0",
+    "number": "#,##0.0",
     "money": "#,##0",
     "area": "#,##0.00",
     "price_m2": "#,##0",

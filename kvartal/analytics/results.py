@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
-# How a value is shown: text as is; int grouped; money whole roubles grouped; area m² with
-# two decimals; price_m2 whole roubles per m²; percent one decimal and "%"; date; datetime.
-KINDS = ("text", "int", "money", "area", "price_m2", "percent", "date", "datetime")
-NUMERIC = {"int", "money", "area", "price_m2", "percent"}
+# How a value is shown: text as is; int grouped; number (days, months, hours) one decimal;
+# money whole roubles grouped; area m² with two decimals; price_m2 whole roubles per m²;
+# percent one decimal and "%"; date; datetime.
+KINDS = ("text", "int", "number", "money", "area", "price_m2", "percent", "date", "datetime")
+NUMERIC = {"int", "number", "money", "area", "price_m2", "percent"}
 
 
 @dataclass
@@ -89,6 +90,8 @@ def format_value(value, kind: str) -> str:
         return "—"
     if kind == "int":
         return number_format(int(value), 0, force_grouping=True)
+    if kind == "number":
+        return number_format(Decimal(value).quantize(Decimal("0.1")), 1, force_grouping=True)
     if kind in ("money", "price_m2"):
         return number_format(Decimal(value).quantize(Decimal("1")), 0, force_grouping=True)
     if kind == "area":

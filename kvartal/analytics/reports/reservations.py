@@ -125,7 +125,7 @@ def _hold_columns() -> list[Column]:
         Column("start", _("Start"), "datetime"),
         Column("end", _("End"), "datetime"),
         # Decimal days with one decimal: there is no plain-number kind, text keeps "2.5"
-        Column("days", _("Days held in the period"), "text"),
+        Column("days", _("Days held in the period"), "number"),
         Column("state", _("State")),
     ]
 
@@ -213,7 +213,7 @@ def reservations(params: Params, *, now: datetime, title: str = "") -> Result:
             Figure(
                 _("Average hold length, days"),
                 days_of(totals["length"] / count) if count else None,
-                "text",
+                "number",
                 note=_("from its start to its end, or to now while it lasts"),
             ),
             Figure(
@@ -454,7 +454,7 @@ def _expiring(params: Params, now: datetime) -> tuple[Table, int]:
             Column("price", _("Hold price, ₽"), "money"),
             Column("manager", _("Manager")),
             Column("expires_at", _("Ends at"), "datetime"),
-            Column("hours_left", _("Hours left"), "text"),
+            Column("hours_left", _("Hours left"), "number"),
         ],
         rows,
         empty=_("No hold ends within %(hours)s hours.") % {"hours": params.hours},

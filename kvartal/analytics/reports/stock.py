@@ -270,7 +270,7 @@ def unsold_units(params: Params, *, now: datetime, title: str = "") -> Result:
             Figure(
                 _("Sell-out time, months"),
                 sell_out_months(total.on_sale, sold.count, months),
-                "text",
+                "number",
                 note=_("units on sale ÷ units sold a month in the period"),
             ),
         ],
