@@ -27,7 +27,6 @@ from ..base import Params, Report, register
 from ..facts import Totals, percent, sales
 from ..results import Chart, Column, Figure, Result, Series, Table
 
-CENTS = Decimal("0.01")
 COUNTS = ("leads", "visits", "holds", "converted", "deals", "terminated")
 
 
