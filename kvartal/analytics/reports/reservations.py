@@ -362,7 +362,7 @@ def _managers(with_state, now: datetime) -> tuple[Table, dict]:
             Column(HoldState.CONVERTED, _("Turned into a deal"), "int"),
             Column(HoldState.EXPIRED, _("Expired"), "int"),
             Column(HoldState.CANCELLED, _("Cancelled"), "int"),
-            Column("conversion", _("Into a deal, % of ended"), "percent"),
+            Column("conversion", _("Into a deal (share of ended)"), "percent"),
             *[Column(f"basis_{b}", label, "int") for b, label in HoldBasis.choices],
             *[Column(f"kind_{k}", label, "int") for k, label in HoldKind.choices],
             Column("type", _("Most held unit type")),
