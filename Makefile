@@ -35,6 +35,7 @@ lint: install
 bench: install
 	$(BIN)/python manage.py bench
 	$(BIN)/python manage.py bench_holds
+	$(BIN)/python manage.py bench_reports
 
 messages: install
 	$(BIN)/python manage.py makemessages -l ru --no-location --no-obsolete
