@@ -194,3 +194,19 @@ def test_the_dashboard_shows_this_month_and_year(client, director, settings):
     assert "Sales this month" in page
     assert "Sales this year" in page
     assert "4,000,000" in page or "4 000 000" in page
+    # Computed again as soon as the data changes.
+    sell(units[1], now - timedelta(minutes=1))  # 38.40 m² × 150 000 = 5 760 000
+    again = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "9,760,000" in again or "9 760 000" in again
+
+
+def test_a_long_table_shows_its_first_rows_and_says_so(client, director):
+    from django.template.loader import render_to_string
+
+    from kvartal.analytics.results import Column, Result, Table
+
+    rows = [{"n": i} for i in range(301)]
+    result = Result(title="T", tables=[Table("t", "T", [Column("n", "N", "int")], rows)])
+    html = render_to_string("analytics/_result.html", {"result": result})
+    assert html.count("<tr>") == 1 + 300  # the head and the first 300
+    assert "The first 300 rows of 301 are shown" in html

@@ -3,14 +3,14 @@ from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import ANALYTICS_VIEW, require
 
-from ..dashboard import dashboard_blocks
+from ..dashboard import cached_blocks
 from ..periods import local_today
 
 
 @require(ANALYTICS_VIEW)
 def dashboard(request):
     context = {
-        "blocks": dashboard_blocks(request.user),
+        "blocks": cached_blocks(request.user),
         "today": local_today(),
         "nav": "dashboard",
         "crumbs": [(None, _("Dashboard"))],
