@@ -1,6 +1,7 @@
 """The director's dashboard: the key figures and charts of the current month and year, each
 block the figures of a report the user may see, computed the same way as the report."""
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -92,5 +93,6 @@ def cached_blocks(user) -> list[Block]:
     or after ``CACHE_SECONDS``: seven reports take a second or two on a national developer's
     data, and the dashboard is opened often."""
     keys = ",".join(r.key for r in visible_reports(user))
-    key = f"kvartal:dashboard:{keys}:{local_today()}:{get_language()}:{data_version()}"
+    state = f"{keys}|{local_today()}|{get_language()}|{data_version()}"
+    key = "kvartal:dashboard:" + hashlib.sha256(state.encode()).hexdigest()
     return cache.get_or_set(key, lambda: dashboard_blocks(user), CACHE_SECONDS)
