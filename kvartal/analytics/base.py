@@ -76,6 +76,7 @@ MEASURES = [
 ]
 SELLING_ROLES = (Role.SALES_MANAGER, Role.SALES_HEAD)
 MAX_STEPS = 400  # beyond this a chart is unreadable and a table useless
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # dates a report can be about
 
 
 def default_period() -> tuple[date, date]:
@@ -166,6 +167,14 @@ class ReportForm(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
+        for name, day in (("date_from", start), ("date_to", end)):
+            if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                self.add_error(
+                    name,
+                    _("Choose a date between %(first)s and %(last)s.")
+                    % {"first": FIRST_YEAR, "last": LAST_YEAR},
+                )
+                start = end = None
         if start and end:
             if start > end:
                 raise forms.ValidationError(

@@ -55,6 +55,8 @@ def test_the_report_page_shows_figures_table_and_chart(client, director, sold):
         ({"date_from": "2026-13-45"}, "Enter a valid date"),
         ({"date_from": "2000-01-01", "date_to": "2026-01-01", "step": "day"}, "Too many steps"),
         ({"project": "999999"}, "Select a valid choice"),
+        ({"date_from": "9999-12-30", "date_to": "9999-12-31"}, "Choose a date between"),
+        ({"unit_type": "villa"}, "Select a valid choice"),
     ],
 )
 def test_bad_filters_get_a_clear_message_not_an_error(client, director, params, message):
