@@ -63,7 +63,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             ANALYTICS_CONFIGURE,
         }
     ),
-    Role.DIRECTOR: frozenset({*_READ_ALL, ANALYTICS_VIEW, ANALYTICS_BUILD}),
+    Role.DIRECTOR: frozenset({*_READ_ALL, ANALYTICS_VIEW}),
     Role.SALES_HEAD: frozenset(
         {
             INVENTORY_VIEW,

@@ -161,7 +161,9 @@ class ReportForm(forms.Form):
             building = data.get("building")
             qs = Section.objects.select_related("building")
             self.fields["section"].queryset = (
-                qs.filter(building_id=building) if building and building.isdigit() else qs
+                qs.filter(building_id=building)
+                if building and building.isdigit() and len(building) < 18
+                else qs
             )
 
     def clean(self):

@@ -310,6 +310,8 @@ def pdf_orientation(result: Result) -> str:
     orientation = getattr(result, "orientation", "")
     if orientation in PDF_CHART_SIZE:
         return orientation
+    if result.landscape:
+        return "landscape"
     widest = max((len(t.columns) for t in result.tables), default=0)
     return "landscape" if widest >= LANDSCAPE_FROM_COLUMNS else "portrait"
 

@@ -51,9 +51,15 @@ class ReportTemplate(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def roles(self) -> list[str]:
+        """The roles it is shared with: only a list of role names counts (the JSON may hold
+        anything if edited by hand)."""
+        roles = self.shared_roles if isinstance(self.shared_roles, list) else []
+        return [r for r in roles if isinstance(r, str) and r in Role.values]
+
     def shared_role_labels(self) -> list[str]:
         labels = dict(Role.choices)
-        return [str(labels[r]) for r in self.shared_roles if r in labels]
+        return [str(labels[r]) for r in self.roles()]
 
 
 def new_token() -> str:

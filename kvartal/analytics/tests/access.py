@@ -6,7 +6,9 @@ The public side (``shared:*``, a signed link, no sign-in) is tested in test_page
 from kvartal.accounts.models import Role
 
 READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.SALES_HEAD})  # analytics.view
-BUILDERS = READERS  # analytics.build
+BUILDERS = frozenset(
+    {Role.ADMIN, Role.SALES_HEAD}
+)  # analytics.build: no edit screens for directors
 ADMINS = frozenset({Role.ADMIN})  # analytics.configure
 
 PAGES: dict = {
@@ -19,11 +21,11 @@ PAGES: dict = {
     "analytics:export": (READERS, "report_xlsx"),
     "analytics:share": (READERS, "report"),
     "analytics:builder": (BUILDERS, None),
-    "analytics:template": (BUILDERS, "template"),
+    "analytics:template": (READERS, "template"),
     "analytics:template-edit": (BUILDERS, "template"),
     "analytics:template-delete": (BUILDERS, "template"),
-    "analytics:template-export": (BUILDERS, "template_xlsx"),
-    "analytics:template-share": (BUILDERS, "template"),
+    "analytics:template-export": (READERS, "template_xlsx"),
+    "analytics:template-share": (READERS, "template"),
 }
 
 
@@ -32,8 +34,10 @@ def build_objects(*, persona, unit) -> dict:
     from kvartal.analytics.sharing import link_create
     from kvartal.core.testing import make_user
 
-    owner = persona if persona is not None and persona.role in READERS else make_user(Role.ADMIN)
-    link = link_create(report="sales", query="", title="Продажи", days=7, by=owner)
+    admin = make_user(Role.ADMIN)
+    reader = persona if persona is not None and persona.role in READERS else admin
+    owner = persona if persona is not None and persona.role in BUILDERS else admin
+    link = link_create(report="sales", query="", title="Продажи", days=7, by=reader)
     template = ReportTemplate.objects.create(
         name="Продажи по менеджерам",
         owner=owner,

@@ -61,8 +61,8 @@ def test_a_director_builds_a_report_and_shares_it(page, sign_in, director, sold,
     assert SharedLinkOpen.objects.filter(outcome="shown").count() == 1
 
 
-def test_save_a_template_with_the_builder(page, sign_in, director, sold):
-    sign_in(director)
+def test_save_a_template_with_the_builder(page, sign_in, sold):
+    sign_in(make_user(Role.SALES_HEAD))
     page.goto("/app/reports/builder/?source=sales")
     page.fill("input[name=name]", "Продажи по типам")
     page.select_option("select[name=dimension_1]", "unit_type")

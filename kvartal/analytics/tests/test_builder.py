@@ -402,8 +402,8 @@ def test_a_moving_period_follows_the_calendar(history):
 
 
 @pytest.fixture
-def director():
-    return make_user(Role.DIRECTOR)
+def head():
+    return make_user(Role.SALES_HEAD)
 
 
 def _template(owner, **fields):
@@ -417,8 +417,8 @@ def _template(owner, **fields):
     return ReportTemplate.objects.create(owner=owner, **fields)
 
 
-def test_the_builder_previews_and_saves_a_template(client, director, history):
-    client.force_login(director)
+def test_the_builder_previews_and_saves_a_template(client, head, history):
+    client.force_login(head)
     assert client.get(reverse("analytics:builder")).status_code == 200
     assert client.get(reverse("analytics:builder"), {"source": "stock"}).status_code == 200
     data = {
@@ -441,7 +441,7 @@ def test_the_builder_previews_and_saves_a_template(client, director, history):
     template = ReportTemplate.objects.get()
     assert saved.status_code == 302
     assert saved.url == reverse("analytics:template", args=[template.pk])
-    assert (template.owner, template.source) == (director, "sales")
+    assert (template.owner, template.source) == (head, "sales")
     assert template.dimensions == ["manager", "month"]
     assert template.measures == ["count", "amount"]
     assert template.filters == Q1
@@ -453,8 +453,8 @@ def test_the_builder_previews_and_saves_a_template(client, director, history):
     assert "8,430,000" in html or "8 430 000" in html
 
 
-def test_the_builder_refuses_what_cannot_be_built(client, director):
-    client.force_login(director)
+def test_the_builder_refuses_what_cannot_be_built(client, head):
+    client.force_login(head)
     data = {"source": "sales", "name": "Без мер", "dimension_1": "month", "action": "save"}
     response = client.post(reverse("analytics:builder"), data)
     assert response.status_code == 400
@@ -476,9 +476,9 @@ def test_the_builder_refuses_what_cannot_be_built(client, director):
     assert not ReportTemplate.objects.exists()
 
 
-def test_a_template_with_a_removed_dimension_opens_with_a_clear_message(client, director):
-    template = _template(director, dimensions=["channel2"])
-    client.force_login(director)
+def test_a_template_with_a_removed_dimension_opens_with_a_clear_message(client, head):
+    template = _template(head, dimensions=["channel2"])
+    client.force_login(head)
     response = client.get(reverse("analytics:template", args=[template.pk]))
     assert response.status_code == 409
     html = response.content.decode()
@@ -489,10 +489,10 @@ def test_a_template_with_a_removed_dimension_opens_with_a_clear_message(client, 
     assert export.status_code == 409
 
 
-def test_who_sees_a_template(client, director, history):
-    template = _template(director, shared_roles=[Role.SALES_HEAD])
+def test_who_sees_a_template(client, head, history):
+    template = _template(head, shared_roles=[Role.SALES_HEAD])
     url = reverse("analytics:template", args=[template.pk])
-    client.force_login(make_user(Role.DIRECTOR))  # another director: not shared with directors
+    client.force_login(make_user(Role.DIRECTOR))  # a director: not shared with directors
     assert client.get(url).status_code == 404
     head = make_user(Role.SALES_HEAD)
     client.force_login(head)
@@ -507,9 +507,9 @@ def test_who_sees_a_template(client, director, history):
     assert client.get(url).status_code == 200
 
 
-def test_the_owner_changes_and_deletes_a_template(client, director, history):
-    template = _template(director)
-    client.force_login(director)
+def test_the_owner_changes_and_deletes_a_template(client, head, history):
+    template = _template(head)
+    client.force_login(head)
     edit = reverse("analytics:template-edit", args=[template.pk])
     data = {
         "source": "sales",
@@ -528,7 +528,7 @@ def test_the_owner_changes_and_deletes_a_template(client, director, history):
         ["month"],
         ["amount"],
     )
-    assert template.owner == director
+    assert template.owner == head
     delete = reverse("analytics:template-delete", args=[template.pk])
     assert client.get(delete).status_code == 200
     assert client.post(delete).status_code == 302
@@ -542,9 +542,9 @@ def test_the_owner_changes_and_deletes_a_template(client, director, history):
         ("pdf", "application/pdf"),
     ],
 )
-def test_a_template_exports(client, director, history, fmt, content_type):
-    template = _template(director)
-    client.force_login(director)
+def test_a_template_exports(client, head, history, fmt, content_type):
+    template = _template(head)
+    client.force_login(head)
     response = client.get(reverse("analytics:template-export", args=[template.pk, fmt]))
     assert response.status_code == 200
     assert response["Content-Type"] == content_type
@@ -554,9 +554,9 @@ def test_a_template_exports(client, director, history, fmt, content_type):
     )
 
 
-def test_sharing_a_template_makes_a_link_to_its_live_data(client, director, history):
-    template = _template(director)
-    client.force_login(director)
+def test_sharing_a_template_makes_a_link_to_its_live_data(client, head, history):
+    template = _template(head)
+    client.force_login(head)
     share = reverse("analytics:template-share", args=[template.pk])
     assert client.get(share).status_code == 200  # the page without the pop-up
     assert client.post(share, {"days": "0"}).status_code == 302
@@ -571,8 +571,8 @@ def test_sharing_a_template_makes_a_link_to_its_live_data(client, director, hist
     assert "Продажи по менеджерам" in html and "Петров Б." in html
 
 
-def test_run_template_reads_the_current_data(director, history, managers):
-    template = _template(director, dimensions=[], measures=["count"])
+def test_run_template_reads_the_current_data(head, history, managers):
+    template = _template(head, dimensions=[], measures=["count"])
     assert run_template(template).tables[0].rows == [{"count": 3}]
     sell(make_floor_units()[0], msk(2026, 3, 30, 12, 0), manager=managers[0])
     assert run_template(template).tables[0].rows == [{"count": 4}]

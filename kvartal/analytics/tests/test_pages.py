@@ -105,9 +105,9 @@ def test_a_shared_link_shows_the_live_report_read_only_and_logs_each_opening(
     assert "read-only" in page
     assert "csrfmiddlewaretoken" not in page  # nothing to submit
     # Live: a sale recorded after sharing shows at the next opening.
-    sell(sold[1], msk(2026, 1, 20, 12, 0))
-    again = client.get(url)
-    assert again.content.decode().count("<tr>") > 0
+    sell(sold[1], msk(2026, 1, 20, 12, 0))  # 38.40 m² × 150 000 = 5 760 000
+    again = client.get(url).content.decode()
+    assert "9,760,000" in again or "9 760 000" in again  # 4 000 000 + 5 760 000
     opens = list(SharedLinkOpen.objects.filter(link=link).order_by("pk"))
     assert [(o.outcome, o.address, o.user_agent) for o in opens[:1]] == [
         ("shown", "10.1.2.3", "Test browser")
@@ -181,7 +181,13 @@ def test_an_administrator_chooses_the_reports_of_a_director(client, director):
 
 
 def test_a_director_has_no_edit_screens(client, director):
-    for name in ("inventory:project-create", "inventory:price-bulk", "sales:deal-create"):
+    for name in (
+        "inventory:project-create",
+        "inventory:price-bulk",
+        "sales:deal-create",
+        "analytics:builder",
+        "analytics:access",
+    ):
         assert client.get(reverse(name)).status_code == 403
     page = client.get(reverse("analytics:dashboard"))
     assert page.status_code == 200
@@ -212,3 +218,38 @@ def test_a_long_table_shows_its_first_rows_and_says_so(client, director):
     html = render_to_string("analytics/_result.html", {"result": result})
     assert html.count("<tr>") == 1 + 300  # the head and the first 300
     assert "The first 300 rows of 301 are shown" in html
+
+
+def test_a_link_ends_when_its_author_loses_the_report(client, director, sold):
+    link = _share(client)
+    url = reverse("shared:report", args=[sign(link)])
+    ReportAccess.objects.create(user=director, reports=["stock"])
+    client.logout()
+    assert client.get(url).status_code == 410
+    ReportAccess.objects.filter(user=director).delete()
+    assert client.get(url).status_code == 200
+    director.is_active = False
+    director.save()
+    assert client.get(url).status_code == 410
+
+
+def test_odd_json_in_a_template_s_roles_is_ignored(client, director):
+    from kvartal.analytics.models import ReportTemplate
+
+    owner = make_user(Role.ADMIN)
+    for roles in (5, [["x"]], "xdirectorx", {"director": 1}):
+        template = ReportTemplate.objects.create(
+            name="t",
+            owner=owner,
+            source="sales",
+            dimensions=["month"],
+            measures=["count"],
+            shared_roles=roles,
+        )
+        assert client.get(reverse("analytics:template", args=[template.pk])).status_code == 404
+    assert client.get(reverse("analytics:index")).status_code == 200
+
+
+def test_a_huge_building_id_is_refused_politely(client, director):
+    response = client.get(report_url(building="99999999999999999999"))
+    assert response.status_code == 400

@@ -14,6 +14,7 @@ from kvartal.accounts.models import Role, User
 from kvartal.accounts.permissions import (
     ANALYTICS_BUILD,
     ANALYTICS_CONFIGURE,
+    ANALYTICS_VIEW,
     CAPABILITIES,
     has_capability,
     require,
@@ -51,7 +52,7 @@ BROKEN_FIELD = {"source": "source", "dimensions": "dimension_1", "measures": "me
 
 def sharing_roles() -> list[tuple[str, str]]:
     """The roles a template can be shared with: those that may open saved reports."""
-    return [(r, label) for r, label in Role.choices if ANALYTICS_BUILD in CAPABILITIES.get(r, ())]
+    return [(r, label) for r, label in Role.choices if ANALYTICS_VIEW in CAPABILITIES.get(r, ())]
 
 
 class BuilderForm(forms.Form):
@@ -173,7 +174,7 @@ def template_initial(template: ReportTemplate) -> dict:
     initial = {
         "source": template.source,
         "name": template.name,
-        "shared_roles": list(template.shared_roles or []),
+        "shared_roles": template.roles(),
     }
     filters = template.filters if isinstance(template.filters, dict) else {}
     initial.update({k: v for k, v in filters.items() if k in FILTER_FIELDS})
@@ -264,7 +265,7 @@ def builder(request):
 def may_open(user, template: ReportTemplate) -> bool:
     return (
         template.owner_id == user.pk
-        or user.role in (template.shared_roles or [])
+        or user.role in template.roles()
         or has_capability(user, ANALYTICS_CONFIGURE)
     )
 
@@ -308,7 +309,7 @@ def _run(template):
         return None, broken.message
 
 
-@require(ANALYTICS_BUILD)
+@require(ANALYTICS_VIEW)
 def template_detail(request, pk):
     template = _visible(request, pk)
     result, broken = _run(template)
@@ -339,7 +340,7 @@ def template_delete(request, pk):
     return render(request, "analytics/template_confirm_delete.html", context)
 
 
-@require(ANALYTICS_BUILD)
+@require(ANALYTICS_VIEW)
 def template_export(request, pk, fmt):
     if fmt not in ("xlsx", "pdf"):
         raise Http404
@@ -358,7 +359,7 @@ def _days(value) -> int | None:
     return days if 1 <= days <= MAX_DAYS else None
 
 
-@require(ANALYTICS_BUILD)
+@require(ANALYTICS_VIEW)
 def template_share(request, pk):
     """GET: the page to choose how long the link lives (where the pop-up box is not used);
     POST: the link, shown in the list of shared links."""

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.accounts.permissions import ANALYTICS_BUILD, ANALYTICS_CONFIGURE, has_capability
+from kvartal.accounts.permissions import ANALYTICS_CONFIGURE, ANALYTICS_VIEW, has_capability
 
 from ..models import ReportTemplate
 
@@ -12,7 +12,7 @@ def crumbs(*more) -> list:
 
 def templates_for(user):
     """The builder's templates ``user`` may open: their own and those shared with their role."""
-    if not has_capability(user, ANALYTICS_BUILD):
+    if not has_capability(user, ANALYTICS_VIEW):
         return []
     if has_capability(user, ANALYTICS_CONFIGURE):
         return list(ReportTemplate.objects.select_related("owner"))
@@ -20,5 +20,5 @@ def templates_for(user):
     return [
         t
         for t in ReportTemplate.objects.select_related("owner")
-        if t.owner_id == user.pk or user.role in t.shared_roles
+        if t.owner_id == user.pk or user.role in t.roles()
     ]

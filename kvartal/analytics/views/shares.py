@@ -117,6 +117,19 @@ def link_withdraw(request, pk):
     return redirect("analytics:links")
 
 
+def _creator_may_show(link) -> bool:
+    """A link shows only what its author may still see: an author deactivated, or a report
+    taken away from them, ends their links."""
+    author = link.created_by
+    if not author.is_active:
+        return False
+    if link.template_id:
+        from .builder import may_open  # noqa: PLC0415
+
+        return may_open(author, link.template)
+    return report_for(author, link.report) is not None
+
+
 def _client_address(request):
     return request.META.get("REMOTE_ADDR") or None
 
@@ -137,6 +150,10 @@ def shared(request, signed, fmt=None):
         return render(
             request, "analytics/shared_refused.html", {"title": title, "text": text}, status=status
         )
+    if not _creator_may_show(link):
+        status, title, text = REFUSALS["revoked"]
+        context = {"title": title, "text": text, "hint": ASK_AGAIN}
+        return render(request, "analytics/shared_refused.html", context, status=status)
     if link.template_id:
         from ..builder import TemplateBroken, run_template
 
