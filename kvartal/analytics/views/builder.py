@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kvartal.accounts.models import Role, User
+from kvartal.accounts.models import Role
 from kvartal.accounts.permissions import (
     ANALYTICS_BUILD,
     ANALYTICS_CONFIGURE,
@@ -19,9 +19,8 @@ from kvartal.accounts.permissions import (
     has_capability,
     require,
 )
-from kvartal.inventory.models import Building, Project
 
-from ..base import SELLING_ROLES, UNIT_TYPES
+from ..base import ReportForm
 from ..builder import (
     MAX_DIMENSIONS,
     MAX_MEASURES,
@@ -80,23 +79,11 @@ class BuilderForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=gettext_lazy("No dates: the last twelve months up to today."),
     )
-    project = forms.ModelChoiceField(
-        Project.objects.all(), label=gettext_lazy("Project"), required=False
-    )
-    building = forms.ModelChoiceField(
-        Building.objects.select_related("project"), label=gettext_lazy("Building"), required=False
-    )
-    unit_type = forms.MultipleChoiceField(
-        label=gettext_lazy("Unit type"),
-        choices=UNIT_TYPES,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    manager = forms.ModelChoiceField(
-        User.objects.filter(role__in=SELLING_ROLES).order_by("last_name", "first_name"),
-        label=gettext_lazy("Manager"),
-        required=False,
-    )
+    # The filters are the reports' own fields (same choices, labels and checks).
+    project = ReportForm.base_fields["project"]
+    building = ReportForm.base_fields["building"]
+    unit_type = ReportForm.base_fields["unit_type"]
+    manager = ReportForm.base_fields["manager"]
     shared_roles = forms.MultipleChoiceField(
         label=gettext_lazy("Share with roles"),
         choices=sharing_roles,
