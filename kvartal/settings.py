@@ -100,11 +100,10 @@ TEMPLATES = [
 # a busy timeout); PostgreSQL when DATABASE_URL is set.
 if database_url := env_str("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
-    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        # PostgreSQL's JIT compiler spends 1–4 s compiling the reports' grouped queries
-        # and saves nothing on queries of this size; KVARTAL_PG_JIT=1 turns it back on.
-        if not env_bool("KVARTAL_PG_JIT"):
-            DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # PostgreSQL's JIT compiler spends 1–4 s compiling the reports' grouped queries and
+    # saves nothing on queries of this size; KVARTAL_PG_JIT=1 turns it back on.
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env_bool("KVARTAL_PG_JIT"):
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {
