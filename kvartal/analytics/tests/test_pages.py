@@ -253,3 +253,14 @@ def test_odd_json_in_a_template_s_roles_is_ignored(client, director):
 def test_a_huge_building_id_is_refused_politely(client, director):
     response = client.get(report_url(building="99999999999999999999"))
     assert response.status_code == 400
+
+
+def test_only_an_administrator_chooses_the_directors_reports(client, director):
+    for role in (Role.DIRECTOR, Role.SALES_HEAD):
+        client.force_login(make_user(role))
+        response = client.post(
+            reverse("analytics:access"),
+            {f"limit-{director.pk}": "1", f"reports-{director.pk}": ["sales"]},
+        )
+        assert response.status_code == 403
+    assert not ReportAccess.objects.exists()
