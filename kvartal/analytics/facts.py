@@ -100,9 +100,9 @@ def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
             building_id=building,
             section_id=section,
             type=unit_type(kind, rooms),
-            area=_decimal(area),
-            price=_decimal(price),
-            list_price=_decimal(list_price),
+            area=as_decimal(area),
+            price=as_decimal(price),
+            list_price=as_decimal(list_price),
             manager_id=manager_id,
             promotion_id=promotion_id,
             deal_id=deal_id,
@@ -117,8 +117,9 @@ def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
 CENTS = Decimal("0.01")
 
 
-def _decimal(value) -> Decimal:
-    """A money or area column as Decimal (SQLite hands raw numbers back as int or float)."""
+def as_decimal(value) -> Decimal:
+    """A money or area column from a raw cursor as Decimal in kopecks (PostgreSQL hands back
+    ``Decimal``, SQLite an int or a float); None is 0."""
     if value is None:
         return Decimal(0)
     if isinstance(value, Decimal):

@@ -19,12 +19,11 @@ from kvartal.sales.models import Deal, Payment, PaymentLine
 from kvartal.sales.selectors import deals_with_money_due, payment_states
 
 from ..base import Params, Report, register
-from ..facts import percent
+from ..facts import as_decimal, percent
 from ..periods import as_local_date, local_today, next_step
 from ..results import Chart, Column, Figure, Result, Series, Table
 
 ZERO = Decimal(0)
-CENT = Decimal("0.01")
 MAX_OVERDUE_ROWS = 500
 TITLE = _("Collections")
 
@@ -35,11 +34,6 @@ def deal_q(params: Params, prefix: str = "deal__") -> Q:
     if params.manager:
         q &= Q(**{f"{prefix}manager": params.manager})
     return q
-
-
-def _money(value) -> Decimal:
-    """A sum as the cursor returned it (``Decimal`` on PostgreSQL, a number on SQLite)."""
-    return ZERO if value is None else Decimal(str(value)).quantize(CENT)
 
 
 def planned_by_day(params: Params) -> dict[date, Decimal]:
@@ -148,7 +142,7 @@ def overdue(params: Params, days: list[date], today: date) -> Overdue:
             largest.append(deal_id)
             continue
         change = changes[as_local_date(on)]
-        change[0] += _money(amount)
+        change[0] += as_decimal(amount)
         change[1] += count
     owed, owing, at = ZERO, 0, {}
     wanted = sorted({*days, today})
