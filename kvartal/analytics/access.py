@@ -26,3 +26,13 @@ def visible_reports(user) -> list[Report]:
 def report_for(user, key: str) -> Report | None:
     """The report ``key`` if ``user`` may see it."""
     return next((r for r in visible_reports(user) if r.key == key), None)
+
+
+def reports_choose(user, keys: list[str] | None) -> None:
+    """Limit a director's login to the reports ``keys`` (unknown keys dropped), or lift the
+    limit with ``None``."""
+    if keys is None:
+        ReportAccess.objects.filter(user=user).delete()
+        return
+    chosen = [k for k in keys if k in REPORTS]
+    ReportAccess.objects.update_or_create(user=user, defaults={"reports": chosen})

@@ -2,6 +2,7 @@
 choice of reports per director login."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 from kvartal.accounts.models import Role, User
 from kvartal.accounts.permissions import ANALYTICS_CONFIGURE, ANALYTICS_VIEW, require
 
-from ..access import report_for, visible_reports
+from ..access import report_for, reports_choose, visible_reports
 from ..base import GROUPS, REPORTS, Params
 from ..exports import export_filename, result_to_pdf, result_to_xlsx
 from ..models import ReportAccess
@@ -99,12 +100,11 @@ def report_access(request):
     """An administrator chooses which reports each director login sees."""
     directors = list(User.objects.filter(role=Role.DIRECTOR, is_active=True).order_by("username"))
     if request.method == "POST":
-        for user in directors:
-            if request.POST.get(f"limit-{user.pk}"):
-                keys = [k for k in request.POST.getlist(f"reports-{user.pk}") if k in REPORTS]
-                ReportAccess.objects.update_or_create(user=user, defaults={"reports": keys})
-            else:
-                ReportAccess.objects.filter(user=user).delete()
+        with transaction.atomic():  # every director's choice, or none
+            for user in directors:
+                limited = request.POST.get(f"limit-{user.pk}")
+                keys = request.POST.getlist(f"reports-{user.pk}") if limited else None
+                reports_choose(user, keys)
         messages.success(request, _("The directors' reports are saved."))
         return redirect(reverse("analytics:access"))
     chosen = {a.user_id: set(a.reports) for a in ReportAccess.objects.filter(user__in=directors)}
