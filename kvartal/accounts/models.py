@@ -11,6 +11,10 @@ class Role(models.TextChoices):
     SALES_MANAGER = "sales_manager", _("Sales manager")
     INVENTORY_KEEPER = "inventory_keeper", _("Inventory keeper")
     CASHIER = "cashier", _("Cashier")
+    ACCOUNTANT = "accountant", _("Accountant")
+    OPERATOR = "operator", _("Call-centre operator")
+    MARKETER = "marketer", _("Marketer")
+    AGENCY_PARTNER = "agency_partner", _("Agency partner")
 
 
 class Team(models.Model):
@@ -68,11 +72,18 @@ class User(AbstractUser):
 
 
 class Notice(models.Model):
-    """An in-app notice to one user (a hold expired, a queue moved, a task is due)."""
+    """An in-app notice to one user (a hold expired, a queue moved, a task is due).
+
+    ``message`` is the English source text (a message key of the catalogue) and ``args`` its
+    arguments, so each reader reads it in their language (``render``); ``text`` keeps it as
+    rendered in the site's language when sent (older notices have only ``text``)."""
 
     user = models.ForeignKey(User, models.CASCADE, related_name="notices", verbose_name=_("user"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     text = models.CharField(_("text"), max_length=300)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    args = models.JSONField(_("arguments"), default=dict, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, blank=True)
     url = models.CharField(_("link"), max_length=300, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
@@ -84,3 +95,32 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def render(self) -> str:
+        """The notice in the active language (the reader's)."""
+        if not self.message:
+            return self.text
+        from kvartal.accounts.notices import render_message
+
+        return render_message(self.message, self.args, fallback=self.text)
+
+
+class UserSession(models.Model):
+    """A signed-in session, so its owner can see where they are signed in and end the others,
+    and blocking a user ends every one of theirs. The session itself lives in Django's session
+    store; this row mirrors its key (deleted with it)."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="sessions", verbose_name=_("user"))
+    session_key = models.CharField(_("session"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("signed in"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last active"), default=timezone.now)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.address or '—'}"

@@ -1,22 +1,47 @@
-"""Every URL × every role: who may open what. A new URL must be added to the table below."""
+"""Every URL × every role, GET and POST: who may open what, and a refused POST changes nothing.
+
+The URLs are found from the URL resolver, so a new app's pages are covered as soon as they
+exist. Each app lists its own in ``kvartal/<app>/tests/access.py`` — ``PAGES`` (url name →
+(roles that may open it, key of its kwargs in the objects, and optionally ``"post"`` for an
+action that accepts POST only), with ``PUBLIC`` instead of roles for a page open to anyone)
+and ``build_objects(persona, unit)``; this module collects every app's table. A URL in no
+table is still walked: its roles come from the capability its view requires (``@require``)
+and its arguments name a row that does not exist, so every refusal is checked (403 for GET
+and POST, nothing changed) and an allowed user gets no server error. A URL whose view
+declares no capability must be in a table (or, with a reason, in ``EXEMPT_URLS``).
+"""
 
 import importlib
 
 import pytest
-from django.urls import get_resolver, reverse
+from django.apps import apps
+from django.db import connection
+from django.urls import URLResolver, get_resolver, reverse
 
 from kvartal.accounts.models import Role
-from kvartal.core.testing import make_building, make_section
+from kvartal.accounts.permissions import CAPABILITIES
+from kvartal.testing import make_building, make_section
 
 ROLES = [r.value for r in Role]
 EVERYONE = frozenset(ROLES)
+PUBLIC = "public"  # an access table's "who" for pages open without signing in
+POST_ONLY = "post"
 EDITORS = frozenset({Role.ADMIN, Role.INVENTORY_KEEPER})
-# Readers of the inventory: everyone signed in.
-READ, EDIT = EVERYONE, EDITORS
+# Readers of the inventory: everyone signed in but agency partners (they have their cabinet).
+READ, EDIT = EVERYONE - {Role.AGENCY_PARTNER}, EDITORS
 
-# url name → (roles that may open it, key of the kwargs in ``objects`` or None).
-# Each app adds its own table in ``kvartal/<app>/tests/access.py`` (``PAGES`` and
-# ``build_objects(persona)``); this module collects them.
+# URL namespaces with their own access tests: Django's admin (below), signing in, the signed
+# public report links (analytics/tests/test_pages.py), the token-authenticated API, the
+# listing portals' feed files and the public showcase (open to anyone by design).
+EXEMPT_NAMESPACES = {"admin", "accounts", "shared", "api-v1", "feeds-public", "showcase"}
+# Single URLs with their own access tests, and why.
+EXEMPT_URLS = {
+    "callcentre:live": "a server-sent event stream for readers of units or the call panel",
+    "callcentre:live-poll": "the same feed polled; callcentre/tests",
+    "callcentre:telephony": "the phone system's webhook, authenticated by its token",
+    "callcentre:telephony-mango": "the same webhook for Mango Office",
+}
+
 PAGES = {
     "inventory:home": (READ, None),
     "inventory:project-create": (EDIT, None),
@@ -39,16 +64,81 @@ PAGES = {
     "inventory:unit-status": (EDIT, "unit"),
     "inventory:price-bulk": (EDIT, None),
 }
-INVENTORY_EDIT_PAGES = sorted(n for n, (who, _) in PAGES.items() if who == EDIT)
+INVENTORY_EDIT_PAGES = sorted(n for n, (who, *_rest) in PAGES.items() if who == EDIT)
 APP_TABLES = []
-for _app in ("clients", "sales", "analytics"):
+for _config in apps.get_app_configs():
+    if not _config.name.startswith("kvartal.") or _config.name == "kvartal.inventory":
+        continue
     try:
-        _module = importlib.import_module(f"kvartal.{_app}.tests.access")
-    except ModuleNotFoundError:
+        _module = importlib.import_module(f"{_config.name}.tests.access")
+    except ModuleNotFoundError as missing:
+        if missing.name not in (f"{_config.name}.tests", f"{_config.name}.tests.access"):
+            raise
         continue
     PAGES.update(_module.PAGES)
     APP_TABLES.append(_module)
-NAMESPACES = {name.split(":")[0] for name in PAGES}
+
+
+def _url_names(resolver=None, namespace=()) -> set[str]:
+    """Every named URL under a namespace, from the resolver itself."""
+    names = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace + ((pattern.namespace,) if pattern.namespace else ())
+            names |= _url_names(pattern, inner)
+        elif pattern.name and namespace and namespace[0] not in EXEMPT_NAMESPACES:
+            names.add(":".join((*namespace, pattern.name)))
+    return names - set(EXEMPT_URLS)
+
+
+def _pattern(name):
+    """The URL pattern named ``name`` (``app:name``)."""
+    namespace, short = name.split(":")
+    resolver = get_resolver().namespace_dict[namespace][1]
+    return next(p for p in _patterns(resolver) if p.name == short)
+
+
+def _patterns(resolver):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver) and not pattern.namespace:
+            yield from _patterns(pattern)
+        elif not isinstance(pattern, URLResolver):
+            yield pattern
+
+
+MISSING_ROW = {"int": 999999, "id": 999999, "slug": "missing", "str": "missing", "path": "x"}
+AUTO = "auto"  # the key of an entry made from the view's capability
+
+
+def _auto_entry(name):
+    """For a URL in no table: the roles holding its view's capability, and arguments naming
+    a row that does not exist."""
+    pattern = _pattern(name)
+    capability = getattr(pattern.callback, "capability", None)
+    if capability is None:
+        return None
+    who = frozenset(r for r in ROLES if r == Role.ADMIN or capability in CAPABILITIES.get(r, ()))
+    kwargs = {}
+    for arg, converter in pattern.pattern.converters.items():
+        kind = type(converter).__name__.replace("Converter", "").lower()
+        kwargs[arg] = MISSING_ROW.get(kind, MISSING_ROW["str"])
+    return who, kwargs
+
+
+def _entry(name):
+    if name not in PAGES:
+        who, kwargs = _auto_entry(name)
+        return who, (AUTO, kwargs), False
+    who, key, *flags = PAGES[name]
+    return who, key, POST_ONLY in flags
+
+
+def _kwargs(objects, key):
+    if key is None:
+        return None
+    if isinstance(key, tuple) and key[0] == AUTO:
+        return key[1]
+    return objects[key]
 
 
 @pytest.fixture
@@ -69,31 +159,62 @@ def objects(db, request):
     return found
 
 
-def test_every_app_url_is_in_the_table():
-    resolver = get_resolver()
-    names = set()
-    for namespace in NAMESPACES:
-        patterns = resolver.namespace_dict[namespace][1].url_patterns
-        names |= {f"{namespace}:{p.name}" for p in patterns}
-    assert names == set(PAGES)
+def row_counts() -> tuple:
+    """The number of rows of every table (sessions aside), in one query."""
+    tables = sorted(
+        {m._meta.db_table for m in apps.get_models() if m._meta.managed} - {"django_session"}
+    )
+    quote = connection.ops.quote_name
+    sql = "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {quote(t)})" for t in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return dict(zip(tables, cursor.fetchone(), strict=True))
+
+
+ALL_URLS = sorted(_url_names() | set(PAGES))
+
+
+def test_every_url_is_walked():
+    undeclared = [n for n in _url_names() - set(PAGES) if _auto_entry(n) is None]
+    assert not undeclared, "no capability on the view: add to kvartal/<app>/tests/access.py"
+    assert not set(PAGES) - _url_names(), "these are in an access table but have no URL"
 
 
 @pytest.mark.parametrize("persona", ["anonymous", *ROLES], indirect=True)
-@pytest.mark.parametrize("name", sorted(PAGES))
-def test_who_may_open_what(client, objects, persona, name):
-    who, key = PAGES[name]
-    url = reverse(name, kwargs=objects[key] if key else None)
+@pytest.mark.parametrize("name", ALL_URLS)
+def test_who_may_open_what_and_a_refused_post_changes_nothing(client, objects, persona, name):
+    who, key, post_only = _entry(name)
+    url = reverse(name, kwargs=_kwargs(objects, key))
     if persona is not None:
         client.force_login(persona)
     response = client.get(url)
-    if persona is None:
+    if who == PUBLIC:
+        assert response.status_code == 200
+        return
+    allowed = persona is not None and persona.role in who
+    if isinstance(key, tuple) and response.status_code == 405:
+        pass  # an action that takes POST only, its method checked first: the POST below
+    elif persona is None:
         assert response.status_code in (302, 401), response.status_code
         if response.status_code == 302:
             assert response.url.startswith(reverse("accounts:login"))
-    elif persona.role in who:
-        assert response.status_code == 200, response.content[:500]
+    elif allowed and isinstance(key, tuple):  # no such row: anything but a refusal or a crash
+        assert response.status_code not in (403, 500), response.status_code
+    elif allowed:
+        expected = 405 if post_only else 200
+        assert response.status_code == expected, response.content[:500]
     else:
         assert response.status_code == 403
+
+    if allowed:
+        return  # what an allowed POST does is each app's own tests' business
+    before = row_counts()
+    response = client.post(url, {})
+    if persona is None:
+        assert response.status_code in (302, 401, 403), response.status_code
+    else:
+        assert response.status_code in (403, 404), response.status_code
+    assert row_counts() == before
 
 
 @pytest.mark.parametrize("persona", ["anonymous", *ROLES], indirect=True)
@@ -123,9 +244,9 @@ def test_a_blocked_user_cannot_sign_in(client, manager):
 def test_a_reader_posting_to_an_editing_page_is_refused_and_nothing_changes(
     client, objects, role, name
 ):
-    from kvartal.core.testing import make_user
     from kvartal.inventory.models import Building, Project, Section
     from kvartal.inventory.tests.test_services import snapshot
+    from kvartal.testing import make_user
 
     _who, key = PAGES[name]
     url = reverse(name, kwargs=objects[key] if key else None)
