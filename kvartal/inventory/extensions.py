@@ -8,6 +8,7 @@ Each provider must cost a constant number of queries however many units it is gi
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,23 @@ class CellMark:
     title: str = ""
 
 
+class BoardUnit(NamedTuple):
+    """What a marks provider may know of a unit without a query: the chessboard has read it
+    already (its own query), the unit card has the unit. ``status`` is the effective one (a
+    hold that ran out reads as available); ``hold_until`` is the live hold's end. A named
+    tuple: a board makes one per unit, and a tuple is made several times faster than a
+    frozen dataclass."""
+
+    pk: int
+    building_id: int
+    project_id: int
+    building_kind: str
+    kind: str
+    rooms: int | None
+    status: str
+    hold_until: datetime | None
+
+
 @dataclass
 class Panel:
     """A block on the unit card: a template and its context."""
@@ -29,8 +47,11 @@ class Panel:
     order: int = 50
 
 
-# (unit ids, now) → {unit id: [marks]}
-ChessboardMarks = Callable[[Iterable[int], datetime], dict[int, list[CellMark]]]
+# (units, now) → {unit id: [marks]}. ``units`` are ``BoardUnit``s (the chessboard and the
+# unit card pass them, so that a provider needs no query for what the board has read) or
+# plain unit ids. A board's units all belong to one building: filter by it, not by a
+# thousand ids.
+ChessboardMarks = Callable[[Iterable[BoardUnit | int], datetime], dict[int, list[CellMark]]]
 # (request, unit) → panels
 UnitPanels = Callable[[object, object], list[Panel]]
 # unit → timeline events (dicts with at, kind, actor, text …) merged into the unit's history
@@ -39,3 +60,9 @@ UnitTimeline = Callable[[object], list]
 chessboard_marks: list[ChessboardMarks] = []
 unit_panels: list[UnitPanels] = []
 unit_timeline: list[UnitTimeline] = []
+
+# (request, changes: list of services.PricePreview, reason) → the URL to go to. When a higher
+# app (pricing) registers one, the bulk price page sends its changes there (an approval
+# queue) instead of applying them: every bulk change is then approved before it applies.
+BulkPriceProposer = Callable[[object, list, str], str]
+bulk_price_proposers: list[BulkPriceProposer] = []

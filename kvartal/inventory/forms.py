@@ -7,16 +7,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kvartal.core.widgets import DateInput
+
 from . import selectors
 from .models import Building, BuildingKind, Floor, Project, Unit, UnitKind, UnitStatus
 from .services import EDITABLE_FIELDS, SectionPlan, UnitSpec, manual_statuses_for
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class ProjectForm(forms.ModelForm):
@@ -66,10 +61,21 @@ class SectionForm(forms.Form):
     underground = forms.IntegerField(
         label=_("Underground levels"), min_value=0, max_value=10, initial=0
     )
-    typical_from = forms.IntegerField(label=_("Typical floors from"), min_value=1, initial=2)
+    ground_level = forms.BooleanField(
+        label=_("Level 0 between the underground levels and floor 1"),
+        required=False,
+    )
+    typical_from = forms.IntegerField(
+        label=_("Typical floors from"),
+        min_value=-10,
+        max_value=200,
+        initial=2,
+        help_text=_("Underground levels are negative: −2 is the second level down."),
+    )
     typical_to = forms.IntegerField(
         label=_("Typical floors to"),
-        min_value=1,
+        min_value=-10,
+        max_value=200,
         required=False,
         help_text=_("Empty: up to the top floor."),
     )
@@ -108,6 +114,51 @@ class SectionForm(forms.Form):
         initial=0,
         required=False,
     )
+    floor_price_from = forms.IntegerField(
+        label=_("Price step from floor"),
+        min_value=-10,
+        max_value=200,
+        required=False,
+        help_text=_(
+            "Units on this floor cost the price per m²; each floor above adds the step. "
+            "Empty: the first typical floor."
+        ),
+    )
+
+    # A parking structure has levels and spaces: its own words on the same fields.
+    PARKING_WORDS = {
+        "floors": (_("Levels above ground"), None),
+        "ground_level": (_("Level 0 (ground level)"), None),
+        "typical_from": (
+            _("Typical levels from"),
+            _("Every typical level gets the spaces listed below; −2 is the second level down."),
+        ),
+        "typical_to": (_("Typical levels to"), _("Empty: up to the top level.")),
+        "first_number": (
+            _("First space number"),
+            _("Empty: continue after the structure's last space."),
+        ),
+        "skip_floor_labels": (_("Level numbers to skip"), None),
+        "numbering": (_("Numbering order"), None),
+        "floor_price_step": (_("Price step per level, %"), None),
+        "floor_price_from": (
+            _("Price step from level"),
+            _("Spaces on this level cost the price per m²; each level above adds the step."),
+        ),
+    }
+
+    def __init__(self, *args, parking: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if parking:
+            self.fields["numbering"].choices = [
+                ("left_to_right", _("Level by level, left to right")),
+                ("right_to_left", _("Level by level, right to left")),
+                ("by_riser", _("Row by row, bottom-up")),
+            ]
+            for name, (label, help_text) in self.PARKING_WORDS.items():
+                self.fields[name].label = label
+                if help_text is not None:
+                    self.fields[name].help_text = help_text
 
     def clean_skip_floor_labels(self) -> list[int]:
         raw = self.cleaned_data["skip_floor_labels"].replace(" ", "")
@@ -115,6 +166,9 @@ class SectionForm(forms.Form):
             return [int(p) for p in raw.split(",") if p]
         except ValueError as error:
             raise ValidationError(_("List whole numbers separated by commas.")) from error
+
+
+PARKING_KINDS = (UnitKind.PARKING, UnitKind.STORAGE)
 
 
 class UnitSpecForm(forms.Form):
@@ -129,6 +183,17 @@ class UnitSpecForm(forms.Form):
     kitchen_area = forms.DecimalField(
         label=_("Kitchen, m²"), max_digits=8, decimal_places=2, required=False
     )
+
+    def __init__(self, *args, parking: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if parking:  # a parking structure's spaces and storage rooms: no rooms, no kitchen
+            self.fields["kind"].choices = [
+                (k, label) for k, label in UnitKind.choices if k in PARKING_KINDS
+            ]
+            self.fields["kind"].initial = UnitKind.PARKING
+            self.fields["position"].help_text = _("The space's place on the level.")
+            for name in ("rooms", "living_area", "kitchen_area"):
+                del self.fields[name]
 
     def spec(self) -> UnitSpec:
         data = {k: v for k, v in self.cleaned_data.items() if k != "DELETE"}
@@ -151,12 +216,14 @@ def section_plan(form: SectionForm, risers, others) -> SectionPlan:
         name=data["name"],
         floors=data["floors"],
         underground=data["underground"] or 0,
+        ground_level=bool(data.get("ground_level")),
         typical_from=data["typical_from"],
         typical_to=data["typical_to"],
         first_number=data["first_number"],
         skip_floor_labels=data["skip_floor_labels"],
         price_per_m2=data["price_per_m2"],
         floor_price_step=data["floor_price_step"] or Decimal(0),
+        floor_price_from=data.get("floor_price_from"),
         numbering=data["numbering"],
         risers=[f.spec() for f in risers if f.cleaned_data and not f.cleaned_data.get("DELETE")],
         non_typical=[
@@ -281,7 +348,7 @@ class BoardFilterForm(forms.Form):
     as_of = forms.DateField(
         label=_("As of"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
     )
 
     def __init__(self, *args, parking: bool, **kwargs):
@@ -334,12 +401,3 @@ class BoardFilterForm(forms.Form):
     def set_sections(self, sections: list[tuple[int, str]]) -> None:
         everything = _("All queues") if self.parking else _("All sections")
         self.fields["section"].widget.choices = [("", everything), *sections]
-
-
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ValidationError next to the form's fields (or on top)."""
-    if hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

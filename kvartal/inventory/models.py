@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kvartal.core.uploads import UploadField
+
 
 class Readiness(models.TextChoices):
     UNDER_CONSTRUCTION = "under_construction", _("Under construction")
@@ -157,7 +159,7 @@ class Floor(models.Model):
         _("level type"), max_length=16, choices=LevelType, default=LevelType.ABOVE_GROUND
     )
     is_typical = models.BooleanField(_("typical floor"), default=False)
-    plan = models.FileField(_("floor plan"), upload_to="plans/floors/", blank=True)
+    plan = UploadField(_("floor plan"), upload_to="plans/floors/", blank=True)
 
     class Meta:
         verbose_name = _("floor")
@@ -185,6 +187,10 @@ class UnitStatus(models.TextChoices):
     IN_DEAL = "in_deal", _("In deal")
     SOLD = "sold", _("Sold")
 
+
+# The stock: units offered for sale, the held ones included — what sales pace, absorption
+# and the unsold report measure (not ``Unit.objects.on_sale``: the units a client can take now).
+IN_STOCK = (UnitStatus.AVAILABLE, UnitStatus.RESERVED)
 
 # Colours beside the choices: the chessboard, the legend and the badges all read these.
 STATUS_COLOURS = {
@@ -223,6 +229,15 @@ class WindowView(models.TextChoices):
     PARK = "park", _("Park")
     WATER = "water", _("Water")
     CITY = "city", _("City panorama")
+
+
+def effective_status_of(status: str, hold_until, now) -> str:
+    """The status as users see it from a row's raw values: a reserved unit whose hold has run
+    out is available at once, before the periodic job finalises the hold (the one reading;
+    ``effective_status_q`` is the same in SQL)."""
+    if status == UnitStatus.RESERVED and hold_until is not None and hold_until <= now:
+        return UnitStatus.AVAILABLE
+    return status
 
 
 def effective_status_q(status: str, now=None) -> Q:
@@ -330,7 +345,7 @@ class Unit(models.Model):
         verbose_name=_("principal"),
     )
     special_conditions = models.TextField(_("special conditions"), blank=True)
-    layout = models.FileField(_("layout image"), upload_to="plans/units/", blank=True)
+    layout = UploadField(_("layout image"), upload_to="plans/units/", blank=True)
     plan_region = models.CharField(
         _("place on the floor plan"),
         max_length=64,
@@ -394,13 +409,7 @@ class Unit(models.Model):
     def effective_status(self, now=None) -> str:
         """The status as users see it: a reserved unit whose hold has run out is available
         at once, before the periodic job finalises the hold."""
-        if (
-            self.status == UnitStatus.RESERVED
-            and self.hold_until is not None
-            and self.hold_until <= (now or timezone.now())
-        ):
-            return UnitStatus.AVAILABLE
-        return self.status
+        return effective_status_of(self.status, self.hold_until, now or timezone.now())
 
     @property
     def is_price_locked(self) -> bool:

@@ -1,4 +1,4 @@
-"""The unit catalogue: one search across every project (capability A9).
+"""The unit catalogue: one search across every project.
 
 ``CatalogueFilterForm`` validates the GET parameters; ``filter_units(cleaned_data)`` turns
 valid filters into a queryset, ``sort_units`` orders it. Pages that select units by the same
@@ -19,6 +19,9 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from kvartal.core.ids import parse_id
+from kvartal.core.widgets import DateInput
 
 from .models import Building, Project, Unit, UnitKind, UnitStatus, effective_status_q
 
@@ -96,12 +99,8 @@ def _as_querydict(data) -> QueryDict:
     return result
 
 
-# Ids beyond a 64-bit integer never exist, and databases refuse them with an error.
-MAX_ID = 2**63 - 1
-
-
 def _is_id(value) -> bool:
-    return isinstance(value, str) and value.isdigit() and int(value) <= MAX_ID
+    return isinstance(value, str) and parse_id(value) is not None
 
 
 class PlainChoiceIterator(ModelChoiceIterator):
@@ -222,6 +221,8 @@ class CatalogueFilterForm(forms.Form):
         queryset=Project.objects.only("name"),
         required=False,
         empty_label=_("All"),
+        # A new project narrows the building list: forget the building, reload the filters.
+        widget=forms.Select(attrs={"data-autosubmit": "", "data-clear": "id_building"}),
     )
     building = BuildingChoiceField(
         label=_("Building"),
@@ -229,6 +230,13 @@ class CatalogueFilterForm(forms.Form):
         queryset=Building.objects.select_related("project").only("name", "project__name"),
         required=False,
         empty_label=_("All"),
+    )
+    section = forms.IntegerField(
+        label=_("Section"),
+        required=False,
+        min_value=1,
+        max_value=999,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[("", _("All")), *UnitKind.choices], required=False
@@ -260,12 +268,12 @@ class CatalogueFilterForm(forms.Form):
     completion_from = forms.DateField(
         label=_("Completion from"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
     )
     completion_to = forms.DateField(
         label=_("Completion to"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
     )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -283,8 +291,10 @@ class CatalogueFilterForm(forms.Form):
             buildings.show_project = False
         buildings.queryset = buildings.queryset.order_by("project__name", "name")
         for low, high in RANGES:
-            self.fields[low].widget.attrs.setdefault("placeholder", _("from"))
-            self.fields[high].widget.attrs.setdefault("placeholder", _("to"))
+            # A date range shows the typing format instead (DateInput's placeholder).
+            if not isinstance(self.fields[low].widget, DateInput):
+                self.fields[low].widget.attrs.setdefault("placeholder", _("from"))
+                self.fields[high].widget.attrs.setdefault("placeholder", _("to"))
             for name in (low, high):
                 self.fields[name].widget.attrs["aria-label"] = self.fields[name].label
 
@@ -302,17 +312,31 @@ class CatalogueFilterForm(forms.Form):
         return cleaned
 
 
+def number_or_code_q(q: str) -> Q:
+    """A code (it has a dot: ``1.12.3``) finds that code, and a partial one (``1.12`` —
+    section and floor, or ``1.`` — a section) the codes starting with it; codes only, never
+    a unit whose number happens to read the same. A bare ``3`` is a number (in every building:
+    the project, building and section filters narrow it); it used to find every unit of
+    section 3 as well."""
+    if "." not in q:
+        return Q(number__iexact=q)
+    wanted = Q(code__iexact=q)
+    if stem := q.rstrip("."):
+        wanted |= Q(code__istartswith=f"{stem}.")
+    return wanted
+
+
 def filter_units(cleaned: dict, queryset=None):
     """Units matching the filters of a valid ``CatalogueFilterForm`` (no ordering applied)."""
     units = Unit.objects.all() if queryset is None else queryset
     if q := (cleaned.get("q") or "").strip():
-        units = units.filter(
-            Q(number__iexact=q) | Q(code__iexact=q) | Q(code__istartswith=f"{q.rstrip('.')}.")
-        )
+        units = units.filter(number_or_code_q(q))
     if cleaned.get("project"):
         units = units.filter(building__project=cleaned["project"])
     if cleaned.get("building"):
         units = units.filter(building=cleaned["building"])
+    if cleaned.get("section") is not None:
+        units = units.filter(section__number=cleaned["section"])
     if cleaned.get("kind"):
         units = units.filter(kind=cleaned["kind"])
     if rooms := cleaned.get("rooms"):

@@ -10,22 +10,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import BooleanField, OuterRef, Subquery
-from django.urls import reverse
+from django.db.models import BooleanField, OuterRef, Q, Subquery
 from django.utils import numberformat, timezone
 from django.utils.formats import get_format
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
+from kvartal.core.statements import Statement
 from kvartal.core.templatetags.kvartal import area as area_filter
+from kvartal.core.templatetags.kvartal import round_tenths
 
 from . import extensions
 from .models import (
     Building,
-    Floor,
     PriceChange,
     Section,
     StatusChange,
@@ -36,7 +37,6 @@ from .models import (
 )
 
 MILLION = Decimal(1_000_000)
-TENTH_OF_A_MILLION = Decimal(100_000)
 # The rooms filter offers studio (0), 1, 2, 3 and "4 and more" under this value.
 ROOMS_OR_MORE = 4
 # Units sharing a grid slot (a storage room beside a parking space) stack in this order.
@@ -127,16 +127,16 @@ class BoardFilters:
         return not (self.floor_max is not None and floor > self.floor_max)
 
 
-@dataclass(slots=True)
-class Cell:
-    """One unit on the board, with everything the template prints already worked out."""
+class Cell(NamedTuple):
+    """One unit on the board, with the texts its cell prints already worked out (its link
+    and tooltip are written with the cell: ``presenters.board_grids``). A named tuple: a big
+    board makes a thousand and more, and a tuple is made several times faster than a
+    dataclass."""
 
     id: int
     number: str
     status: str
     css: str
-    url: str
-    title: str
     tag: str  # "2BR", "St", a kind's short name, or "" for parking spaces
     area: str  # "56,2 m²", the number as the ``area`` filter writes it; "" for parking
     price: str  # formatted like the ``millions`` filter; "—" when there is no price yet
@@ -189,6 +189,8 @@ class Board:
     priced_area: Decimal = Decimal(0)  # area of the matching units that have a price
     kinds: list[str] = field(default_factory=list)  # the unit kinds present in the building
     as_of: date | None = None  # the board as it was at the end of that day (from history)
+    # Every unit as the marks providers see it (``extensions.BoardUnit``); None in the past.
+    units: list | None = None
 
     @property
     def has_sections(self) -> bool:
@@ -259,24 +261,45 @@ class _Numbers:
         if not value:
             return "—"
         if value > 0 and not self.grouped:
-            # What number_format prints (it cuts the decimals, it does not round), done
-            # with integers: a third of the board's own time otherwise.
-            tenths = int(value // TENTH_OF_A_MILLION)
+            # What the ``millions`` filter prints (tenths rounded half up), done with
+            # integers: a third of the board's own time otherwise. For a positive price,
+            # floor((price + 50 000) / 100 000) reads the same from its whole roubles.
+            tenths = (int(value) + 50_000) // 100_000
             return f"{tenths // 10}{self.point}{tenths % 10}"
-        return numberformat.format(value / MILLION, *self.args)
+        return numberformat.format(round_tenths(value / MILLION), *self.args)
 
     def area(self, value: Decimal) -> str:
         text = self.areas.get(value)
         if text is None:
-            text = self.areas[value] = area_filter(value)
+            if self.grouped or value is None:
+                text = area_filter(value)
+            else:
+                # What the ``area`` filter prints without grouping: the stored decimals
+                # without trailing zeros, a whole number without a point.
+                text = f"{value.normalize():f}" if value % 1 else str(int(value))
+                text = text.replace(".", self.point)
+            self.areas[value] = text
         return text
 
 
-def _url_maker():
-    """``unit id -> card URL`` with one ``reverse()`` instead of one per cell."""
-    marker = 987654321
-    head, tail = reverse("inventory:unit-detail", kwargs={"pk": marker}).split(str(marker))
-    return lambda pk: f"{head}{pk}{tail}"
+_BOARD_COLUMNS = ("id", "section_id", "floor_id", "position", "kind", "number", "rooms")
+_BOARD_COLUMNS += ("total_area", "price", "status", "hold_until")
+# The board's two reads of today, built by the ORM once per process (``core.statements``):
+# building them cost as much as running them. Their parameter is the building's id.
+_BOARD_FLOORS = Statement(
+    lambda building_id: (
+        Section.objects.filter(building_id=building_id)
+        .order_by("number", "pk", "-floors__index")
+        .values_list("id", "number", "name", "floors__id", "floors__index", "floors__label")
+    ),
+    samples=(-1, -2),
+)
+_BOARD_UNITS = Statement(
+    lambda building_id: (
+        Unit.objects.filter(building_id=building_id).order_by().values_list(*_BOARD_COLUMNS)
+    ),
+    samples=(-1, -2),
+)
 
 
 def chessboard(
@@ -288,43 +311,44 @@ def chessboard(
 ) -> Board:
     """The chessboard of ``building``: per section, floors top first × positions 1…max.
 
-    Three queries (sections, floors, units) whatever the size of the building. Every unit is
-    on the board; those not matching ``filters`` carry the ``dim`` class, and the totals count
-    only the matching units of the sections shown. Statuses are effective ones: a unit whose
-    hold ran out (``hold_until`` passed) shows and filters as available at once.
+    Two queries (the sections with their floors, the units) whatever the size of the
+    building. Every unit is on the board; those not matching ``filters`` carry the ``dim``
+    class, and the totals count only the matching units of the sections shown. Statuses are
+    effective ones: a unit whose hold ran out (``hold_until`` passed) shows and filters as
+    available at once.
 
     ``as_of``: the board at the end of that day, computed from ``StatusChange`` and
-    ``PriceChange`` (the last row at or before it, per unit); units created later are absent.
+    ``PriceChange`` (the last row at or before it, per unit); units created later, with no
+    history by then, are absent.
     """
     filters = filters or BoardFilters()
-    sections = list(
-        Section.objects.filter(building=building)
-        .order_by("number")
-        .values_list("id", "number", "name")
-    )
+    # The sections and their floors in one query (a section without floors: one row of nulls).
+    sections: list[tuple[int, int, str]] = []
     floors_by_section: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-    for floor_id, section_id, index, label in (
-        Floor.objects.filter(section__building=building)
-        .order_by("section_id", "-index")
-        .values_list("id", "section_id", "index", "label")
-    ):
-        floors_by_section[section_id].append((floor_id, index, label))
-    columns = ("id", "section_id", "floor_id", "position", "kind", "number", "rooms")
-    columns += ("total_area", "price", "status", "hold_until")
-    units = Unit.objects.filter(building=building).order_by()
+    for section_id, number, name, floor_id, index, label in _BOARD_FLOORS.rows(building.pk):
+        if not sections or sections[-1][0] != section_id:
+            sections.append((section_id, number, name))
+        if floor_id is not None:
+            floors_by_section[section_id].append((floor_id, index, label))
     if as_of is None:
-        rows = units.values_list(*columns)
+        rows = _BOARD_UNITS.rows(building.pk)
     else:
-        rows = _then(_as_of(units, as_of).values_list(*columns, *_THEN))
+        units = Unit.objects.filter(building=building).order_by()
+        rows = _then(_as_of(units, as_of).values_list(*_BOARD_COLUMNS, *_THEN))
     now = now or timezone.now()
 
     labels = {value: str(label) for value, label in UnitStatus.choices}  # translated once
     totals = {status: StatusTotal(status, label) for status, label in UnitStatus.choices}
     tags = _tags()
-    url = _url_maker()
+    room_tags = {0: tags["studio"]}
     numbers = _Numbers()
-    number_word = _("No. %(number)s")
+    millions = numbers.millions
     mln, m2 = _("mln ₽"), _("m²")
+    # Per cell, the parts that repeat are made once: the classes per status, the area's
+    # text per area.
+    classes = {status: f"cell st-{status}" for status in labels}
+    dimmed = {status: f"cell st-{status} dim" for status in labels}
+    area_texts: dict[Decimal, str] = {}
     floor_numbers = {
         floor_id: floor_number(index, label)
         for floors in floors_by_section.values()
@@ -343,15 +367,36 @@ def chessboard(
     )
     matched_in: dict[int, int] = defaultdict(int)
     units_in: dict[int, int] = defaultdict(int)
+    # The matching units' areas and prices per status, summed once after the loop.
+    areas: dict[str, list[Decimal]] = {status: [] for status in labels}
+    prices: dict[str, list[Decimal]] = {status: [] for status in labels}
+    priced_areas: list[Decimal] = []
     kinds: set[str] = set()
-    total = shown = 0
-    shown_area = shown_price = priced_area = Decimal(0)
+    total = 0
     reserved, available = UnitStatus.RESERVED, UnitStatus.AVAILABLE
+    apartment, parking = UnitKind.APARTMENT, UnitKind.PARKING  # read once, not per cell
+    # What the marks providers may know of each unit without a query (none on a past board).
+    facts: list[extensions.BoardUnit] | None = [] if as_of is None else None
+    board_unit = extensions.BoardUnit
+    building_id, project_id, building_kind = building.pk, building.project_id, building.kind
     for row in rows:
         pk, section_id, floor_id, position, kind, number, rooms, area, price, status, until = row
         if status == reserved and until is not None and until <= now and as_of is None:
             status = available  # the hold has run out: on sale again, before any job runs
         total += 1
+        if facts is not None:
+            facts.append(
+                board_unit(
+                    pk,
+                    building_id,
+                    project_id,
+                    building_kind,
+                    kind,
+                    rooms,
+                    status,
+                    until if status == reserved else None,
+                )
+            )
         kinds.add(kind)
         if section_id not in shown_sections or floor_id not in floor_numbers:
             continue
@@ -365,35 +410,46 @@ def chessboard(
             kind=kind,
         )
         if match:
-            shown += 1
             matched_in[section_id] += 1
-            shown_area += area
-            shown_price += price
+            areas[status].append(area)
+            prices[status].append(price)
             if price:
-                priced_area += area
-            t = totals[status]
-            t.count += 1
-            t.area += area
-            t.price += price
-        if kind == UnitKind.APARTMENT and rooms is not None:
-            tag = tags["studio"] if rooms == 0 else tags["rooms"] % {"rooms": rooms}
+                priced_areas.append(area)
+        if kind == apartment and rooms is not None:
+            tag = room_tags.get(rooms)
+            if tag is None:
+                tag = room_tags[rooms] = tags["rooms"] % {"rooms": rooms}
         else:
             tag = tags.get(kind, "")
-        cell = Cell(
-            id=pk,
-            number=number,
-            status=status,
-            css=f"cell st-{status}" if match else f"cell st-{status} dim",
-            url=url(pk),
-            title=f"{number_word % {'number': number}} · {labels[status]}",
-            tag=tag,
-            area="" if kind == UnitKind.PARKING else f"{numbers.area(area)} {m2}",
+        if kind == parking:
             # A parking cell has no area line, so its price has room for the unit.
-            price=numbers.millions(price)
-            if kind != UnitKind.PARKING or not price
-            else f"{numbers.millions(price)} {mln}",
+            area_text = ""
+            price_text = f"{millions(price)} {mln}" if price else millions(price)
+        else:
+            area_text = area_texts.get(area)
+            if area_text is None:
+                area_text = area_texts[area] = f"{numbers.area(area)} {m2}"
+            price_text = millions(price)
+        cell = Cell(
+            pk,
+            number,
+            status,
+            classes[status] if match else dimmed[status],
+            tag,
+            area_text,
+            price_text,
         )
         slots[section_id][floor_id][position].append((_KIND_ORDER.get(kind, 99), number, cell))
+
+    shown_area = shown_price = Decimal(0)
+    for status, t in totals.items():
+        t.count = len(areas[status])
+        t.area = sum(areas[status], Decimal(0))
+        t.price = sum(prices[status], Decimal(0))
+        shown_area += t.area
+        shown_price += t.price
+    shown = sum(t.count for t in totals.values())
+    priced_area = sum(priced_areas, Decimal(0))
 
     boards = []
     for section_id, number, name in sections:
@@ -406,7 +462,8 @@ def chessboard(
         for floor_id, _index, label in floors_by_section.get(section_id, []):
             at = by_floor.get(floor_id, {})
             for units in at.values():
-                units.sort(key=lambda u: (u[0], u[1]))
+                if len(units) > 1:
+                    units.sort(key=lambda u: (u[0], u[1]))
             depth = max((len(u) for u in at.values()), default=1)
             for layer in range(depth):
                 cells = []
@@ -447,6 +504,7 @@ def chessboard(
         priced_area=priced_area,
         kinds=[k for k in UnitKind.values if k in kinds],
         as_of=as_of,
+        units=facts,
     )
 
 
@@ -478,7 +536,8 @@ def _then(rows):
 def _as_of(units, day: date):
     """``units`` as they were at the end of ``day``: created by then, with the status and
     price of their last history rows up to then (or, when the first row is later, the value
-    it started from). Correlated subqueries on the (unit, at) indexes: still one query."""
+    it started from). Correlated subqueries on the (unit, at) indexes: still one query.
+    Units whose history starts before their row was created count from their history."""
     end = day_end(day)
     statuses = StatusChange.objects.filter(unit=OuterRef("pk"))
     prices = PriceChange.objects.filter(unit=OuterRef("pk"))
@@ -486,12 +545,14 @@ def _as_of(units, day: date):
     next_status = statuses.filter(at__gte=end).order_by("at", "pk").values("old_status")[:1]
     last_price = prices.filter(at__lt=end).order_by("-at", "-pk").values("new_price")[:1]
     next_price = prices.filter(at__gte=end).order_by("at", "pk").values("old_price")[:1]
-    return units.filter(created_at__lt=end).annotate(
+    # A unit existed by then when its row was created by then, or when its history starts
+    # earlier than its row (an import dates the history back to when the unit was entered).
+    return units.annotate(
         status_last=Subquery(last_status),
         status_next=Subquery(next_status),
         price_last=Subquery(last_price),
         price_next=Subquery(next_price),
-    )
+    ).filter(Q(created_at__lt=end) | Q(status_last__isnull=False) | Q(price_last__isnull=False))
 
 
 # --- the history of a unit ----------------------------------------------------------------

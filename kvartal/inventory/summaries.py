@@ -214,20 +214,36 @@ class ParkingCount:
 
     underground: int = 0
     above_ground: int = 0
+    # (structure's name or "" for the building's own, level index, level label) → spaces
+    by_level: dict[tuple[str, int, str], int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         return self.underground + self.above_ground
 
-    def add_spaces(self, level_type: str, n: int) -> None:
+    @property
+    def levels(self) -> list[tuple[str, str, int]]:
+        """(structure's name or "", level label, spaces), level by level from the lowest."""
+        return [
+            (source, label, n)
+            for (source, _index, label), n in sorted(
+                self.by_level.items(), key=lambda item: (item[0][0], item[0][1])
+            )
+        ]
+
+    def add_spaces(self, level_type: str, n: int, level: tuple[str, int, str] | None = None):
         if level_type == LevelType.UNDERGROUND:
             self.underground += n
         else:
             self.above_ground += n
+        if level is not None:
+            self.by_level[level] = self.by_level.get(level, 0) + n
 
     def add(self, other: "ParkingCount") -> None:
         self.underground += other.underground
         self.above_ground += other.above_ground
+        for level, n in other.by_level.items():
+            self.by_level[level] = self.by_level.get(level, 0) + n
 
 
 @dataclass
@@ -346,22 +362,31 @@ def _sheets(buildings: list[Building], *, project_structures: list[Building] = (
         Q(building_id__in=ids + structure_ids) | Q(building__serves_id__in=ids)
     )
     for row in (
-        spaces.values("building_id", "building__name", "building__serves_id", "floor__level_type")
+        spaces.values(
+            "building_id",
+            "building__name",
+            "building__serves_id",
+            "floor__level_type",
+            "floor__index",
+            "floor__label",
+        )
         .annotate(n=Count("pk"))
         .order_by("building__name")
     ):
+        level = (row["building__name"], row["floor__index"], row["floor__label"])
         if row["building_id"] in sheets:
             sheet = sheets[row["building_id"]]
+            level = ("", row["floor__index"], row["floor__label"])
         elif row["building__serves_id"] in sheets:
             sheet = sheets[row["building__serves_id"]]
             if row["building__name"] not in sheet.parking_sources:
                 sheet.parking_sources.append(row["building__name"])
         elif row["building__serves_id"] is None:
-            unassigned.add_spaces(row["floor__level_type"], row["n"])
+            unassigned.add_spaces(row["floor__level_type"], row["n"], level)
             continue
         else:  # a structure of this project serving another project's building
             continue
-        sheet.parking.add_spaces(row["floor__level_type"], row["n"])
+        sheet.parking.add_spaces(row["floor__level_type"], row["n"], level)
     return [sheets[b.pk] for b in buildings], unassigned
 
 

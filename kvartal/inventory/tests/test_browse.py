@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kvartal.core.testing import make_building, make_project, make_section
 from kvartal.inventory.models import BuildingKind, Readiness, Unit, UnitStatus
 from kvartal.inventory.tests.sales_state import set_sales_state
+from kvartal.testing import make_building, make_project, make_section
 
 HOME = reverse("inventory:home")
 EN = {"accept-language": "en"}

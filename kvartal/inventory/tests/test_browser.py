@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from kvartal.core.testing import make_building, make_section
 from kvartal.inventory.models import PriceChange, Unit
+from kvartal.testing import make_building, make_section
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,7 +85,7 @@ def test_the_chessboard_is_usable_on_a_phone(browser, live_server, keeper, build
         base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="en-US"
     )
     page = context.new_page()
-    from kvartal.core.testing import PASSWORD
+    from kvartal.testing import PASSWORD
 
     page.goto("/accounts/login/")
     page.fill("input[name=username]", keeper.username)

@@ -9,7 +9,6 @@ from django.forms.renderers import get_default_renderer
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kvartal.core.testing import make_building, make_project, make_section
 from kvartal.inventory.models import Unit, UnitStatus
 from kvartal.inventory.search import (
     QUICK_WIDGETS,
@@ -25,6 +24,7 @@ from kvartal.inventory.services import (
     unit_update,
 )
 from kvartal.inventory.tests.sales_state import set_sales_state
+from kvartal.testing import make_building, make_project, make_section
 
 URL = reverse("inventory:unit-list")
 EN = {"accept-language": "en"}
@@ -100,7 +100,12 @@ def as_manager(client, manager):
         ({"floor_min": "3"}, {"А1/9", "А1/10", "А1/11", "А1/12"}),
         ({"floor_min": "2", "floor_max": "2", "rooms": "0"}, {"А1/5", "Б1/3"}),
         ({"q": "7"}, {"А1/7"}),
+        ({"q": "1"}, {"Б1/1"}),  # number 1 only, not all of section 1 (А1/1 is held)
+        ({"q": "1."}, {f"А1/{n}" for n in range(4, 13)} | {f"Б1/{n}" for n in range(1, 5)}),
         ({"q": "1.2"}, {"А1/5", "А1/6", "А1/7", "А1/8", "Б1/3", "Б1/4"}),
+        ({"section": "2"}, {"Б1/5", "Б1/6"}),
+        ({"q": "4", "section": "1"}, {"А1/4", "Б1/4"}),
+        ({"q": "4", "section": "1", "building": "b1"}, {"Б1/4"}),
         ({"completion_from": "2027-01-01"}, {"Б1/1", "Б1/2", "Б1/3", "Б1/4", "Б1/5", "Б1/6"}),
         (
             {"completion_to": "2026-12-31"},
@@ -110,9 +115,26 @@ def as_manager(client, manager):
     ],
 )
 def test_filters_find_exactly_the_matching_units(as_manager, catalogue, params, expected):
+    if params.get("building") in catalogue:
+        params = {**params, "building": catalogue[params["building"]].pk}
     response = search(as_manager, **params)
     assert set(found(response)) == expected
     assert response.context["totals"].count == len(expected)
+
+
+def test_a_code_finds_codes_not_a_number_that_reads_the_same(as_manager, catalogue, keeper):
+    """An imported unit numbered "2.1.1" is not the unit whose code is 2.1.1."""
+    odd = Unit.objects.get(building=catalogue["a1"], number="9")
+    unit_update(unit=odd, data={"number": "2.1.1"}, by=keeper)
+
+    assert found(search(as_manager, q="2.1.1")) == ["Б1/5"]
+    assert set(found(search(as_manager, q="2.1."))) == {"Б1/5", "Б1/6"}
+
+
+def test_a_section_out_of_range_is_an_error_next_to_the_field(as_manager, catalogue):
+    response = search(as_manager, section="0")
+    assert response.status_code == 200
+    assert "section" in response.context["form"].errors
 
 
 def test_only_units_on_sale_are_shown_by_default(as_manager, catalogue):

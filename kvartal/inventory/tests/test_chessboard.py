@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import translation
 
 from kvartal.core.templatetags.kvartal import area, millions
-from kvartal.core.testing import make_building, make_section
 from kvartal.inventory import extensions, selectors, services
 from kvartal.inventory.models import (
     BuildingKind,
@@ -19,6 +18,7 @@ from kvartal.inventory.models import (
 )
 from kvartal.inventory.services import SectionPlan, UnitSpec
 from kvartal.inventory.tests.sales_state import set_sales_state
+from kvartal.testing import make_building, make_section
 
 CELL = re.compile(r'<td class="(cell[^"]*)"><a href="/app/units/(\d+)/"')
 
@@ -294,7 +294,7 @@ def test_board_cells_are_formatted_as_the_filters_format(keeper, building):
             assert cell.area == f"{area(Decimal('56.20'))} {translation.gettext('m²')}"
 
 
-@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("language", ["ru", "en", "zh-hans"])
 def test_board_prices_in_millions_are_what_the_filter_prints(language, settings):
     prices = [
         Decimal(v)
@@ -308,6 +308,21 @@ def test_board_prices_in_millions_are_what_the_filter_prints(language, settings)
         assert selectors._Numbers().millions(Decimal(0)) == "—"
         settings.USE_THOUSAND_SEPARATOR = True  # grouped: the general formatter, same output
         assert [selectors._Numbers().millions(p) for p in prices] == [millions(p) for p in prices]
+
+
+@pytest.mark.parametrize("language", ["ru", "en", "zh-hans"])
+def test_board_areas_are_what_the_filter_prints(language, settings):
+    areas = [
+        Decimal(v)
+        for v in (
+            "0.01", "0.10", "1", "12.00", "12.30", "56.20", "56.25", "100.00", "100.05",
+            "999.99", "1000.00", "1234.56", "12345.60", "-3.40",
+        )
+    ]  # fmt: skip
+    with translation.override(language):
+        assert [selectors._Numbers().area(a) for a in areas] == [area(a) for a in areas]
+        settings.USE_THOUSAND_SEPARATOR = True  # grouped: the filter itself, same output
+        assert [selectors._Numbers().area(a) for a in areas] == [area(a) for a in areas]
 
 
 # --- htmx ---------------------------------------------------------------------------------
@@ -470,7 +485,10 @@ def test_floor_plan_marks_the_unit_or_says_there_is_no_plan(client, manager, bui
     Unit.objects.filter(pk=unit.pk).update(plan_region="10,20,25,30")
     html = client.get(url).content.decode()
     assert 'src="/media/plans/floors/f1.png"' in html
-    assert 'class="marker" style="left: 10.0%; top: 20.0%; width: 25.0%; height: 30.0%"' in html
+    assert (
+        'class="marker" data-styled data-style-left="10.0%" data-style-top="20.0%" '
+        'data-style-width="25.0%" data-style-height="30.0%"'
+    ) in html
 
 
 # --- parking and empty buildings ------------------------------------------------------------
@@ -639,8 +657,8 @@ def test_the_card_shows_the_hold_and_its_history(client, manager, building):
 
 def test_another_managers_hold_on_the_card_shows_no_client_nor_comment(client, manager, building):
     from kvartal.clients.services import client_create
-    from kvartal.core.testing import make_user
     from kvartal.sales.services.holds import hold_create, hold_extend
+    from kvartal.testing import make_user
 
     unit = unit_at(building, 1, 3)
     buyer = client_create(by=manager, last_name="Секретова", first_name="Анна")
@@ -763,6 +781,33 @@ def test_the_board_as_of_a_past_day_comes_from_history(
     assert len(one_day.captured_queries) == len(another.captured_queries)
 
 
+def test_the_board_as_of_a_day_before_an_import_shows_the_units_from_their_history(keeper):
+    """Imported units: rows created today, history dated back to when they were entered."""
+    from datetime import date, datetime
+
+    from django.utils import timezone
+
+    from kvartal.inventory.models import StatusChange
+
+    building = make_building()
+    make_section(building, floors=1, per_floor=3, by=keeper)
+    a, b, new = building.units.order_by("position")
+    entered = timezone.make_aware(datetime(2024, 3, 1, 12, 0))
+    StatusChange.objects.filter(unit__in=[a, b]).update(at=entered)
+    set_sales_state(
+        unit=a, status=UnitStatus.SOLD, by=keeper, at=timezone.make_aware(datetime(2024, 4, 1))
+    )
+
+    def shown(day):
+        board = selectors.chessboard(building, as_of=day)
+        return {c.id: c.status for s in board.sections for r in s.rows for c in r.cells if c}
+
+    assert shown(date(2024, 2, 20)) == {}
+    assert shown(date(2024, 3, 10)) == {a.pk: "available", b.pk: "available"}
+    assert shown(date(2024, 4, 10)) == {a.pk: "sold", b.pk: "available"}
+    assert new.pk in shown(timezone.localdate())
+
+
 def test_a_bad_as_of_date_is_ignored(client, manager, building):
     client.force_login(manager)
 
@@ -771,3 +816,22 @@ def test_a_bad_as_of_date_is_ignored(client, manager, building):
     assert response.status_code == 200
     assert response.context["board"].as_of is None
     assert len(cells(response)) == 8
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_board_prices_in_millions_are_rounded_not_cut(grouped, settings):
+    """10 067 220 ₽ read "10,0 млн": the tenths were cut. They are rounded (half up), on the
+    cells and in the filter alike."""
+    settings.USE_THOUSAND_SEPARATOR = grouped
+    expected = {
+        "10067220": "10.1",
+        "1049999.99": "1.0",
+        "1050000": "1.1",
+        "99999.99": "0.1",
+        "49999.99": "0.0",
+        "4125000": "4.1",
+    }
+    with translation.override("en"):
+        numbers = selectors._Numbers()
+        assert {p: numbers.millions(Decimal(p)) for p in expected} == expected
+        assert {p: millions(Decimal(p)) for p in expected} == expected

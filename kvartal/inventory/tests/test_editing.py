@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from kvartal.core.testing import make_building, make_section
-from kvartal.inventory import services
+from kvartal.inventory import extensions, services
 from kvartal.inventory.models import PriceChange, Unit, UnitStatus
 from kvartal.inventory.tests.sales_state import set_sales_state
 from kvartal.inventory.tests.test_services import snapshot
+from kvartal.testing import make_building, make_section
 
 pytestmark = pytest.mark.django_db
 
@@ -248,7 +248,10 @@ def test_admin_refuses_living_area_above_total_next_to_the_field(client, admin_u
     assert snapshot() == before
 
 
-def test_bulk_price_change_previews_then_applies_to_the_selection(client, keeper):
+def test_bulk_price_change_previews_then_applies_to_the_selection(client, keeper, monkeypatch):
+    # Inventory alone applies at once; with pricing installed the change goes to approval
+    # (pricing's own test).
+    monkeypatch.setattr(extensions, "bulk_price_proposers", [])
     building = make_building()
     make_section(building, floors=2, per_floor=2, price_per_m2=Decimal("100000"))
     other = make_section(floors=1, per_floor=1, price_per_m2=Decimal("100000"))
@@ -296,3 +299,26 @@ def test_a_sold_unit_cannot_be_put_back_on_sale_from_the_status_form(client, kee
     )
     assert response.status_code == 400
     assert snapshot() == before
+
+
+def test_the_first_layout_of_a_unit_uploads(keeper):
+    """A unit without a layout has an empty file in its field: comparing it with the upload
+    raised ValueError (a 500 on the first upload)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kvartal.inventory.models import UnitChange
+
+    unit = make_section(floors=1, per_floor=1).units.get()
+    assert not unit.layout
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (8, 6), "white").save(png, "PNG")  # a real image: uploads are checked
+    upload = SimpleUploadedFile("plan.png", png.getvalue(), "image/png")
+    services.unit_update(unit=unit, by=keeper, data={"layout": upload})
+    unit.refresh_from_db()
+    assert unit.layout.name.endswith(".png")
+    change = UnitChange.objects.filter(unit=unit).latest("pk")
+    assert change.changes["layout"][0] is None and change.changes["layout"][1]

@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from kvartal.core.testing import make_building, make_section, typical_risers
 from kvartal.inventory import services
 from kvartal.inventory.models import (
     PriceBatch,
@@ -19,6 +18,7 @@ from kvartal.inventory.models import (
 )
 from kvartal.inventory.services import SectionPlan, UnitSpec
 from kvartal.inventory.tests.sales_state import set_sales_state
+from kvartal.testing import make_building, make_section, typical_risers
 
 pytestmark = pytest.mark.django_db
 

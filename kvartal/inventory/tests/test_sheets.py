@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from kvartal.core.models import CompanyProfile
 from kvartal.core.pdf import local_file, render_pdf
-from kvartal.core.testing import make_building, make_project, make_section
 from kvartal.inventory import summaries
 from kvartal.inventory.models import BuildingKind, Readiness
 from kvartal.inventory.services import SectionPlan, UnitSpec, section_generate
+from kvartal.testing import make_building, make_project, make_section
 
 EN = {"accept-language": "en"}
 D = Decimal

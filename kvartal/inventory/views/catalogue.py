@@ -1,8 +1,7 @@
-"""The unit catalogue: one search across all projects (capability A9)."""
+"""The unit catalogue: one search across all projects."""
 
 from html import escape
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import INVENTORY_VIEW, require
+from kvartal.core.pages import paginate
 from kvartal.core.templatetags.kvartal import area, money
 
 from ..models import UnitKind, UnitStatus
@@ -79,9 +79,8 @@ def catalogue_rows(units) -> SafeString:
 def unit_list(request):
     form, units = search_units(request.GET)
     summary = totals(units)
-    paginator = Paginator(units, PER_PAGE)
-    paginator.count = summary.count  # already counted with the sums: one query fewer
-    page = paginator.get_page(request.GET.get("page"))
+    # already counted with the sums: one query fewer
+    page = paginate(request, units, PER_PAGE, count=summary.count)
     sort = form.cleaned_data.get("sort", "") if form.is_valid() else ""
     return render(
         request,
@@ -90,7 +89,6 @@ def unit_list(request):
             "form": form,
             "page": page,
             "rows": catalogue_rows(page.object_list),
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
             "totals": summary,
             "sort": sort,
             "sorts": sort_links(sort),

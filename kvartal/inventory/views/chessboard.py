@@ -1,22 +1,16 @@
 """The chessboard of a building and the unit card (full page, or a side panel over the board)."""
 
-from collections import defaultdict
-from collections.abc import Iterable
-from html import escape
-
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import INVENTORY_EDIT, INVENTORY_VIEW, has_capability, require
 
 from .. import extensions, selectors
 from ..forms import BoardFilterForm
 from ..models import Building, Unit, UnitStatus
+from ..presenters import board_grids, board_marks, card_unit, unit_marks
 from ..search import QUICK_WIDGETS
 from ..services import manual_statuses_for
 
@@ -30,90 +24,6 @@ def _with_vary(response):
     # The same URL answers with a page or a fragment: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
-
-
-def unit_marks(unit_ids: Iterable[int], now=None) -> dict[int, list[extensions.CellMark]]:
-    """What the registered ``extensions.chessboard_marks`` providers add to these units
-    (a constant number of queries per provider)."""
-    if not extensions.chessboard_marks:
-        return {}
-    ids = list(unit_ids)
-    now = now or timezone.now()
-    merged: dict[int, list[extensions.CellMark]] = defaultdict(list)
-    for provider in extensions.chessboard_marks:
-        for pk, marks in provider(ids, now).items():
-            merged[pk].extend(marks)
-    return merged
-
-
-def board_marks(board: selectors.Board) -> dict[int, list[extensions.CellMark]]:
-    """The marks of the board's cells; none on a board of the past (``as_of``)."""
-    if board.as_of is not None:
-        return {}
-    return unit_marks(c.id for s in board.sections for r in s.rows for c in r.cells if c)
-
-
-def board_grids(
-    board: selectors.Board, *, floor_links: bool, marks: dict | None = None
-) -> list[tuple[selectors.SectionBoard, SafeString]]:
-    """Each shown section with the rows of its grid as ready HTML (``<tr>…</tr>`` lines).
-
-    A big building has a thousand cells and more; printed by the template engine they cost
-    most of the page's time, so they are written here, markup for markup what the template
-    wrote before. Every text is escaped (``html.escape`` is what ``django.utils.html.escape``
-    runs, without its lazy-string wrapper); areas, prices, tags and classes repeat from cell
-    to cell and are escaped once each. ``floor_links``: floor labels link to the floor's page.
-    ``marks``: unit id → ``CellMark``s (extra classes and tooltip lines, ``board_marks``).
-    """
-    marks = marks or {}
-    memo: dict[str, str] = {}
-
-    def once(text: str) -> str:
-        html = memo.get(text)
-        if html is None:
-            html = memo[text] = escape(text)
-        return html
-
-    floor_url = None
-    if floor_links:
-        marker = 987654321
-        head, tail = reverse("inventory:floor-update", kwargs={"pk": marker}).split(str(marker))
-        head, tail = escape(head), escape(tail)
-        floor_title = escape(_("Floor plan and units"))
-
-        def floor_url(floor_id: int, label: str) -> str:
-            return f'<a href="{head}{floor_id}{tail}" title="{floor_title}">{label}</a>'
-
-    void = '<td class="cell void"></td>'
-    grids = []
-    for section in board.sections:
-        lines = []
-        for row in section.rows:
-            html = ["<tr>"]
-            if row.span:
-                label = escape(row.label)
-                if floor_url is not None:
-                    label = floor_url(row.floor_id, label)
-                html.append(f'<th scope="row" rowspan="{row.span}">{label}</th>')
-            for c in row.cells:
-                if c is None:
-                    html.append(void)
-                    continue
-                url = escape(c.url)
-                area = f"{once(c.area)}<br>" if c.area else ""
-                css, title = c.css, c.title
-                if extra := marks.get(c.id):
-                    css = " ".join([css, *(m.css for m in extra)])
-                    title = " · ".join([title, *(m.title for m in extra if m.title)])
-                html.append(
-                    f'<td class="{once(css)}"><a href="{url}" hx-get="{url}" '
-                    f'title="{escape(title)}"><b>{escape(c.number)}</b>'
-                    f'<span class="r">{once(c.tag)}</span><br>{area}{once(c.price)}</a></td>'
-                )
-            html.append("</tr>\n")
-            lines.append("".join(html))
-        grids.append((section, mark_safe("".join(lines))))
-    return grids
 
 
 @require(INVENTORY_VIEW)
@@ -150,7 +60,7 @@ def unit_detail(request, pk: int):
     order = UnitStatus.values
     statuses = sorted(manual_statuses_for(unit), key=order.index)
     status = unit.effective_status()  # a hold that ran out reads as available at once
-    marks = unit_marks([unit.pk]).get(unit.pk, [])
+    marks = unit_marks([card_unit(unit)]).get(unit.pk, [])
     panels = sorted(
         (panel for provider in extensions.unit_panels for panel in provider(request, unit)),
         key=lambda panel: panel.order,

@@ -13,8 +13,9 @@ from django.utils.translation import ngettext, pgettext
 
 from kvartal.accounts.permissions import INVENTORY_EDIT, INVENTORY_PRICE, require
 from kvartal.core.errors import DomainError
+from kvartal.core.pages import form_page, refuse
 
-from .. import services
+from .. import extensions, services
 from ..forms import (
     BuildingForm,
     BulkPriceForm,
@@ -27,27 +28,24 @@ from ..forms import (
     UnitForm,
     UnitPriceForm,
     UnitStatusForm,
-    apply_errors,
     section_plan,
 )
 from ..models import Building, Floor, Project, Unit
 from ..search import CatalogueFilterForm, filter_units
 
 
-def _form_page(request, form, *, title, crumbs, submit=None, multipart=False, extra=None):
-    context = {
-        "form": form,
-        "title": title,
-        "crumbs": crumbs,
-        "submit": submit or _("Save"),
-        "multipart": multipart,
-        "cancel_url": next(
-            (url for url, _label in reversed(crumbs) if url), reverse("inventory:home")
-        ),
-        "nav": "projects",
-        **(extra or {}),
-    }
-    return render(request, "inventory/form_page.html", context, status=400 if form.errors else 200)
+def _form_page(request, form, *, title, crumbs, **context):
+    """An inventory form page: the kit's ``form_page`` under Projects."""
+    crumbs = [(reverse("inventory:home"), _("Projects")), *crumbs]
+    return form_page(
+        request,
+        form,
+        title=title,
+        crumbs=crumbs,
+        nav="projects",
+        template="inventory/form_page.html",
+        **context,
+    )
 
 
 def _project_crumbs(project: Project, *tail):
@@ -132,9 +130,17 @@ def section_generate(request, pk):
     initial_number = (
         building.sections.order_by("-number").values_list("number", flat=True).first() or 0
     ) + 1
-    form = SectionForm(data, initial={"number": request.GET.get("number", initial_number)})
-    risers = RiserFormSet(data, prefix="risers", initial=[] if data else _default_risers(building))
-    others = FloorUnitFormSet(data, prefix="other")
+    parking = building.is_parking
+    form = SectionForm(
+        data, initial={"number": request.GET.get("number", initial_number)}, parking=parking
+    )
+    risers = RiserFormSet(
+        data,
+        prefix="risers",
+        initial=[] if data else _default_risers(building),
+        form_kwargs={"parking": parking},
+    )
+    others = FloorUnitFormSet(data, prefix="other", form_kwargs={"parking": parking})
     plan_errors = {}
     if request.method == "POST" and form.is_valid() and risers.is_valid() and others.is_valid():
         try:
@@ -164,6 +170,7 @@ def section_generate(request, pk):
     invalid = request.method == "POST"
     context = {
         "building": building,
+        "parking": parking,
         "form": form,
         "risers": risers,
         "others": others,
@@ -215,7 +222,7 @@ def floor_update(request, pk):
         title=title,
         crumbs=_building_crumbs(floor.section.building, (None, title)),
         multipart=True,
-        extra={"links": [(reverse("inventory:unit-create", args=[floor.pk]), _("Add a unit"))]},
+        links=[(reverse("inventory:unit-create", args=[floor.pk]), _("Add a unit"))],
     )
 
 
@@ -232,7 +239,7 @@ def unit_create(request, pk):
         try:
             unit = services.unit_create(floor=floor, by=request.user, data=form.cleaned_data)
         except ValidationError as error:
-            apply_errors(form, error)
+            refuse(form, error)
         else:
             messages.success(request, _("Unit added."))
             return redirect("inventory:unit-detail", pk=unit.pk)
@@ -257,7 +264,7 @@ def unit_update(request, pk):
         try:
             services.unit_update(unit=unit, by=request.user, data=data)
         except ValidationError as error:
-            apply_errors(form, error)
+            refuse(form, error)
         else:
             messages.success(request, _("Unit saved."))
             return redirect("inventory:unit-detail", pk=unit.pk)
@@ -284,7 +291,7 @@ def unit_price(request, pk):
                 by=request.user,
             )
         except (ValidationError, DomainError) as error:
-            _refused(form, error)
+            refuse(form, error)
         else:
             messages.success(request, _("Price changed."))
             return redirect("inventory:unit-detail", pk=unit.pk)
@@ -294,7 +301,7 @@ def unit_price(request, pk):
         title=_("Price of %(unit)s") % {"unit": unit},
         crumbs=_unit_crumbs(unit, (None, _("Price"))),
         submit=_("Change price"),
-        extra={"unit": unit},
+        unit=unit,
     )
 
 
@@ -311,7 +318,7 @@ def unit_status(request, pk):
                 by=request.user,
             )
         except (ValidationError, DomainError) as error:
-            _refused(form, error)
+            refuse(form, error)
         else:
             messages.success(request, _("Status changed."))
             return redirect("inventory:unit-detail", pk=unit.pk)
@@ -321,15 +328,17 @@ def unit_status(request, pk):
         title=_("Status of %(unit)s") % {"unit": unit},
         crumbs=_unit_crumbs(unit, (None, _("Status"))),
         submit=_("Change status"),
-        extra={"unit": unit},
+        unit=unit,
     )
 
 
-def _refused(form, error):
-    if isinstance(error, DomainError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    else:
-        apply_errors(form, error)
+def _skipped_by_reason(units) -> list[tuple[str, int]]:
+    """(reason, count) of the units a bulk change leaves, each with its true reason."""
+    counts: dict[str, int] = {}
+    for unit in units:
+        key = services.price_skip_reason(unit, relative=True)
+        counts[key] = counts.get(key, 0) + 1
+    return [(str(services.SKIP_REASONS[key]), n) for key, n in counts.items()]
 
 
 @require(INVENTORY_PRICE)
@@ -342,6 +351,11 @@ def price_bulk(request):
     preview = skipped = None
     if request.method == "POST" and chosen and form.is_valid():
         try:
+            if "apply" in request.POST and extensions.bulk_price_proposers:
+                with_place = Unit.objects.with_place().filter(pk__in=units.values("pk"))
+                changes, _skipped = services.units_price_preview(units=with_place, **form.change())
+                propose = extensions.bulk_price_proposers[0]
+                return redirect(propose(request, changes, form.cleaned_data["reason"]))
             if "apply" in request.POST:
                 batch = services.units_bulk_set_price(
                     units=units,
@@ -361,14 +375,16 @@ def price_bulk(request):
                 return redirect(reverse("inventory:price-bulk") + "?" + request.GET.urlencode())
             preview, skipped = services.units_price_preview(units=units, **form.change())
         except ValidationError as error:
-            apply_errors(form, error)
+            refuse(form, error)
     context = {
         "selection": selection,
         "form": form,
         "preview": preview[:200] if preview else preview,
         "preview_count": len(preview) if preview is not None else None,
         "skipped": len(skipped) if skipped is not None else None,
+        "skipped_by_reason": _skipped_by_reason(skipped or []),
         "selected": units.count() if chosen else None,
+        "needs_approval": bool(extensions.bulk_price_proposers),
         "crumbs": [(None, _("Bulk price change"))],
         "nav": "prices",
     }

@@ -1,15 +1,10 @@
-from django.conf import settings
-from django.http import FileResponse, Http404
-from django.utils._os import safe_join
-
 from kvartal.accounts.permissions import INVENTORY_VIEW, require
+from kvartal.core.files import upload_response
 
 
 @require(INVENTORY_VIEW)
 def media(request, path: str):
-    """Uploaded plans, layouts and the logo: internal material, for signed-in readers only."""
-    try:
-        full = safe_join(settings.MEDIA_ROOT, path)
-        return FileResponse(open(full, "rb"))  # noqa: SIM115 - FileResponse closes it
-    except (OSError, ValueError) as error:
-        raise Http404 from error
+    """Uploaded plans, layouts, photos and the logo: internal material, for signed-in readers
+    only. Images (by content) are shown inline, anything else is downloaded; contracts and
+    import files are never served here (``kvartal.core.files``)."""
+    return upload_response(request, path)
