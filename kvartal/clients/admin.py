@@ -12,6 +12,7 @@ from .models import (
     Consent,
     Lead,
     LeadSource,
+    Tag,
 )
 
 
@@ -78,3 +79,9 @@ class ClientEventAdmin(ReadOnly):
 @admin.register(ClientMerge)
 class ClientMergeAdmin(ReadOnly):
     list_display = ["source", "target", "at", "by"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]

@@ -13,11 +13,26 @@ MergeHandler = Callable[[object, object], dict[str, int]]
 # client → {section name: JSON-ready rows} added to the personal-data export.
 ExportProvider = Callable[[object], dict]
 
-# (clients, names, label) → {what: how many redacted}. ``clients``: the erased client and
-# the records merged into it; ``names``: their full names and surnames before the erasure
-# (to find in free texts); ``label``: the anonymous name to put in their place ("Client #12").
-EraseHandler = Callable[[list, set, str], dict[str, int]]
+# (clients, names, label, phones) → {what: how many redacted}. ``clients``: the erased client
+# and the records merged into it; ``names``: their full names and surnames before the erasure
+# (to find in free texts); ``label``: the anonymous name to put in their place ("Client #12");
+# ``phones``: their normalised phone numbers before the erasure (main and further contacts),
+# to find the rows kept by number only (a call, an agency's fixation, a showcase code).
+EraseHandler = Callable[[list, set, str, set], dict[str, int]]
 
 merge_handlers: list[MergeHandler] = []
 export_providers: list[ExportProvider] = []
 erase_handlers: list[EraseHandler] = []
+
+# (request, client) → blocks for the client card and the call-centre panel (``Panel`` from
+# ``inventory.extensions``: a template, its context and an order). Higher apps register them:
+# the showcase (what the visitor looked at, saved and compared), the call centre (calls and
+# the history summary), agencies (the fixation) …; the card and the panel show them all.
+ClientPanels = Callable[[object, object], list]
+client_panels: list[ClientPanels] = []
+
+# (phone_normalized, unit or None, at) → None, or raise ``DomainError``: a check a new lead must
+# pass before it is saved. Agencies register one: a phone an agency has fixed for the project
+# cannot become the developer's own lead until the agency's protection window ends.
+LeadCheck = Callable[[str, object, object], None]
+lead_checks: list[LeadCheck] = []

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kvartal.accounts.models import Role, User
-from kvartal.accounts.permissions import CLIENTS_PERSONAL, has_capability, visible_managers
+from kvartal.accounts.permissions import CLIENTS_PERSONAL, has_capability
+from kvartal.accounts.scoping import row_scope
+from kvartal.core.widgets import DateInput, DateTimeField
 from kvartal.inventory.models import Building, Project, Unit
 
 from .models import (
@@ -26,33 +28,16 @@ from .models import (
     Need,
     NeedPayment,
     Purpose,
+    Tag,
 )
-
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format=DATETIME_LOCAL)
-
-
-def datetime_field(label, **kwargs):
-    return forms.DateTimeField(
-        label=label,
-        widget=DateTimeLocalInput(),
-        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        **kwargs,
-    )
+from .picker import ClientField
 
 
 def staff_for(user, *, everyone: bool = False):
     """Managers and sales heads ``user`` may give work to: their own rows' people, or every
     active one (``everyone``: handing a client to a colleague)."""
     staff = User.objects.filter(is_active=True, role__in=[Role.SALES_MANAGER, Role.SALES_HEAD])
-    managers = None if everyone else visible_managers(user)
-    return staff if managers is None else staff.filter(pk__in=managers)
+    return staff if everyone else row_scope(user).people(staff)
 
 
 PERSON_FIELDS = [
@@ -89,7 +74,7 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = ["kind", *PERSON_FIELDS, *PASSPORT_FIELDS, "company_name", "inn", "kpp"]
         widgets = {
-            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "birth_date": DateInput(),
             "comment": forms.Textarea(attrs={"rows": 3}),
             "passport_number": forms.TextInput(),
             "passport_issued_by": forms.TextInput(),
@@ -147,7 +132,7 @@ class ContactPersonForm(forms.ModelForm):
 
 
 class ConsentForm(forms.ModelForm):
-    given_at = datetime_field(gettext_lazy("given"))
+    given_at = DateTimeField(label=gettext_lazy("given"))
 
     class Meta:
         model = Consent
@@ -170,9 +155,8 @@ class ReassignForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    duplicate = forms.ModelChoiceField(
+    duplicate = ClientField(
         label=gettext_lazy("duplicate to merge into this client"),
-        queryset=Client.objects.none(),
         help_text=gettext_lazy(
             "Its deals, holds, leads, visits, interactions, tasks and contacts move here; "
             "the duplicate is left empty, pointing to this client."
@@ -193,7 +177,7 @@ class EraseForm(forms.Form):
 
 class InteractionForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=InteractionKind.choices)
-    at = datetime_field(gettext_lazy("time"))
+    at = DateTimeField(label=gettext_lazy("time"))
     text = forms.CharField(label=gettext_lazy("text"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
@@ -203,7 +187,7 @@ class InteractionForm(forms.Form):
 
 class TaskForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("what to do"), max_length=200)
-    due_at = datetime_field(gettext_lazy("due"))
+    due_at = DateTimeField(label=gettext_lazy("due"))
     assignee = forms.ModelChoiceField(label=gettext_lazy("assignee"), queryset=User.objects.none())
     note = forms.CharField(
         label=gettext_lazy("note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -234,6 +218,8 @@ class NeedForm(forms.ModelForm):
     class Meta:
         model = Need
         fields = [
+            "title",
+            "status",
             "rooms",
             "budget_min",
             "budget_max",
@@ -247,7 +233,7 @@ class NeedForm(forms.ModelForm):
         ]
         widgets = {
             "projects": forms.CheckboxSelectMultiple,
-            "deadline": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "deadline": DateInput(),
             "comment": forms.Textarea(attrs={"rows": 2}),
         }
 
@@ -353,16 +339,15 @@ class LeadImportForm(forms.Form):
 class VisitForm(forms.Form):
     """A visit: an existing client (chosen) or a new one (name and phone)."""
 
-    client = forms.ModelChoiceField(
+    client = ClientField(
         label=gettext_lazy("existing client"),
-        queryset=Client.objects.none(),
         required=False,
         empty_label=gettext_lazy("— a new client —"),
     )
     last_name = forms.CharField(label=gettext_lazy("last name"), max_length=100, required=False)
     first_name = forms.CharField(label=gettext_lazy("first name"), max_length=100, required=False)
     phone = forms.CharField(label=gettext_lazy("phone"), max_length=32, required=False)
-    at = datetime_field(gettext_lazy("time"))
+    at = DateTimeField(label=gettext_lazy("time"))
     received_by = forms.ModelChoiceField(
         label=gettext_lazy("received by"), queryset=User.objects.none()
     )
@@ -419,7 +404,7 @@ class VisitForm(forms.Form):
 
 
 class ClientFilterForm(forms.Form):
-    """Search, filters and sort of the client list (the C5 figures among them)."""
+    """Search, filters and sort of the client list (the sales figures among them)."""
 
     q = forms.CharField(label=gettext_lazy("search"), required=False)
     kind = forms.ChoiceField(
@@ -427,6 +412,9 @@ class ClientFilterForm(forms.Form):
     )
     manager = forms.ModelChoiceField(
         label=gettext_lazy("manager"), queryset=User.objects.none(), required=False
+    )
+    tag = forms.ModelChoiceField(
+        label=gettext_lazy("tag"), queryset=Tag.objects.all(), required=False
     )
     bought_min = forms.IntegerField(
         label=gettext_lazy("bought at least"), min_value=0, required=False

@@ -7,12 +7,15 @@ sales app refers to ``Client`` and ``Agency`` only.
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from kvartal.accounts.scoping import ScopedQuerySet
 
 from .crypto import EncryptedTextField, mask
 
@@ -25,29 +28,13 @@ class ClientKind(models.TextChoices):
     COMPANY = "company", _("Company")
 
 
-def _scope(queryset, user, field: str = "manager"):
-    """Rows of the managers ``user`` may see; a sales head also sees unassigned rows."""
-    from kvartal.accounts.models import Role
-    from kvartal.accounts.permissions import visible_managers
+class ClientQuerySet(ScopedQuerySet):
+    # An agent sees the clients their agency fixed (the agencies app's ``Fixation``).
+    agency_field = "agency_fixations__agency"
 
-    managers = visible_managers(user)
-    if managers is None:
-        return queryset
-    q = Q(**{f"{field}_id__in": managers})
-    if user.role == Role.SALES_HEAD:
-        q |= Q(**{f"{field}__isnull": True})
-    return queryset.filter(q)
-
-
-class ClientQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Row scoping: a manager's own clients, a sales head's team's, everyone's for those
-        with ``rows.all``. Clients merged into another are hidden."""
-        from kvartal.accounts.permissions import visible_managers
-
-        managers = visible_managers(user)
-        live = self.filter(merged_into__isnull=True)
-        return live if managers is None else live.filter(manager_id__in=managers)
+    def for_user(self, user):
+        """Row scoping (``accounts.scoping``); clients merged into another are hidden."""
+        return super().for_user(user).filter(merged_into__isnull=True)
 
     def live(self):
         return self.filter(merged_into__isnull=True)
@@ -112,6 +99,9 @@ class Client(models.Model):
         editable=False,
     )
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+    tags = models.ManyToManyField(
+        "clients.Tag", blank=True, related_name="clients", verbose_name=_("tags")
+    )
 
     objects = ClientQuerySet.as_manager()
 
@@ -177,6 +167,12 @@ class ContactKind(models.TextChoices):
     EMAIL = "email", _("E-mail")
 
 
+class ClientRowQuerySet(ScopedQuerySet):
+    """A client's rows (contacts, consents, history, visits …): scoped by the client's manager."""
+
+    owner_field = "client__manager"
+
+
 class ClientContact(models.Model):
     """A further phone or e-mail of a client (the main ones are on the client)."""
 
@@ -188,6 +184,8 @@ class ClientContact(models.Model):
     normalized = models.CharField(max_length=254, editable=False)
     note = models.CharField(_("note"), max_length=100, blank=True)
 
+    objects = ClientRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
@@ -198,21 +196,53 @@ class ClientContact(models.Model):
         return self.value
 
 
+class CompanyRowQuerySet(ScopedQuerySet):
+    """A company's contact people: scoped by the company's manager."""
+
+    owner_field = "company__manager"
+
+
 class ContactPerson(models.Model):
-    """A person who speaks for a company client."""
+    """A person who speaks for a company client; ``person``: that person's own client record,
+    when they have one (a person acts for the companies they are linked to)."""
 
     company = models.ForeignKey(
         Client, models.CASCADE, related_name="people", verbose_name=_("company")
+    )
+    person = models.ForeignKey(
+        Client,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="acts_for",
+        verbose_name=_("the person's client record"),
     )
     name = models.CharField(_("name"), max_length=200)
     position = models.CharField(_("position"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
 
+    objects = CompanyRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("contact person")
         verbose_name_plural = _("contact people")
         ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    """A label on clients (VIP, investor, from the exhibition …) that the client list filters
+    by; the dictionary is kept in the administration."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
@@ -248,6 +278,8 @@ class Consent(models.Model):
         related_name="+",
         verbose_name=_("recorded by"),
     )
+
+    objects = ClientRowQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("consent")
@@ -288,6 +320,8 @@ class ClientEvent(models.Model):
     )
     kind = models.CharField(_("event"), max_length=20, choices=ClientEventKind)
     data = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = ClientRowQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("client event")
@@ -393,9 +427,8 @@ LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
 CONVERTIBLE = frozenset({LeadStatus.NEW, LeadStatus.IN_WORK, LeadStatus.QUALIFIED})
 
 
-class LeadQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return _scope(self, user)
+class LeadQuerySet(ScopedQuerySet):
+    pass
 
 
 class Lead(models.Model):
@@ -490,6 +523,12 @@ class LeadEventKind(models.TextChoices):
     ATTACHED = "attached", _("Attached to a known client")
 
 
+class LeadRowQuerySet(ScopedQuerySet):
+    """A lead's history: scoped by the lead's manager."""
+
+    owner_field = "lead__manager"
+
+
 class LeadEvent(models.Model):
     """Append-only history of a lead."""
 
@@ -502,6 +541,8 @@ class LeadEvent(models.Model):
     old = models.CharField(_("was"), max_length=100, blank=True)
     new = models.CharField(_("became"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    objects = LeadRowQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("lead event")
@@ -550,6 +591,8 @@ class Visit(models.Model):
         USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")
     )
 
+    objects = ClientRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
@@ -579,6 +622,8 @@ class Interaction(models.Model):
         USER, models.SET_NULL, null=True, related_name="+", verbose_name=_("who")
     )
 
+    objects = ClientRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
@@ -588,9 +633,8 @@ class Interaction(models.Model):
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
-class TaskQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return _scope(self, user, "assignee")
+class TaskQuerySet(ScopedQuerySet):
+    owner_field = "assignee"
 
     def open(self):
         return self.filter(done_at__isnull=True)
@@ -656,12 +700,34 @@ class NeedPayment(models.TextChoices):
     TRADE_IN = "trade_in", _("Trade-in")
 
 
-class Need(models.Model):
-    """What the client is looking for. The client card lists the units that match now."""
+class NeedStatus(models.TextChoices):
+    ACTIVE = "active", _("Current")
+    POSTPONED = "postponed", _("Postponed")
+    SATISFIED = "satisfied", _("Satisfied")
+    DROPPED = "dropped", _("No longer relevant")
 
-    client = models.OneToOneField(
-        Client, models.CASCADE, related_name="need", verbose_name=_("client")
+
+NEED_STATUS_COLOURS = {
+    NeedStatus.ACTIVE: "available",
+    NeedStatus.POSTPONED: "reserved",
+    NeedStatus.SATISFIED: "sold",
+    NeedStatus.DROPPED: "not_for_sale",
+}
+
+
+class Need(models.Model):
+    """One interest of the client (a flat for the family now, an investment later): a client
+    has a list of them, each with its own status. The client card lists the units that match
+    the current ones. Every change is kept in ``NeedChange`` with its old and new value."""
+
+    client = models.ForeignKey(
+        Client, models.CASCADE, related_name="needs", verbose_name=_("client")
     )
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=NeedStatus, default=NeedStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     rooms = models.JSONField(
         _("rooms"), default=list, blank=True, help_text=_("Room counts, 0 = studio; empty = any.")
     )
@@ -694,9 +760,45 @@ class Need(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = ClientRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("need")
         verbose_name_plural = _("needs")
+        ordering = ["client", "created_at", "pk"]
 
     def __str__(self) -> str:
-        return str(self.client)
+        return self.title or str(self.client)
+
+    @property
+    def status_colour(self) -> str:
+        return NEED_STATUS_COLOURS[self.status]
+
+
+class NeedChange(models.Model):
+    """Append-only history of a need: one row per changed field, its old and new value as
+    shown to people (choices by their label, projects by name)."""
+
+    need = models.ForeignKey(Need, models.CASCADE, related_name="changes", verbose_name=_("need"))
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    field = models.CharField(_("field"), max_length=32)
+    old = models.TextField(_("was"), blank=True)
+    new = models.TextField(_("became"), blank=True)
+
+    class Meta:
+        verbose_name = _("need change")
+        verbose_name_plural = _("need changes")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old} → {self.new}"
+
+    @property
+    def field_label(self) -> str:
+        try:
+            return str(Need._meta.get_field(self.field).verbose_name)
+        except FieldDoesNotExist:  # a field since removed: its name
+            return self.field

@@ -6,6 +6,7 @@ app_name = "clients"
 
 urlpatterns = [
     path("clients/new/", views.client_create, name="client-create"),
+    path("clients/pick/", views.client_pick, name="pick"),
     path("clients/<id:pk>/edit/", views.client_update, name="client-update"),
     path("clients/<id:pk>/contacts/new/", views.contact_add, name="contact-add"),
     path("clients/<id:pk>/people/new/", views.person_add, name="person-add"),

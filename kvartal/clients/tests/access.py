@@ -7,8 +7,8 @@ from django.utils import timezone
 from kvartal.accounts.models import Role
 
 ALL = frozenset(r.value for r in Role)
-VIEW = frozenset({Role.ADMIN, Role.DIRECTOR, Role.SALES_HEAD, Role.SALES_MANAGER})
-EDIT = frozenset({Role.ADMIN, Role.SALES_HEAD, Role.SALES_MANAGER})
+VIEW = frozenset({Role.ADMIN, Role.DIRECTOR, Role.SALES_HEAD, Role.SALES_MANAGER, Role.OPERATOR})
+EDIT = frozenset({Role.ADMIN, Role.SALES_HEAD, Role.SALES_MANAGER, Role.OPERATOR})
 EXPORT = frozenset({Role.ADMIN, Role.SALES_HEAD})
 ERASE = frozenset({Role.ADMIN})
 
@@ -30,6 +30,7 @@ PAGES: dict = {
     "clients:task-done": (EDIT, "task"),
     "clients:reception": (EDIT, None),
     "clients:lead-list": (VIEW, None),
+    "clients:pick": (VIEW, None),
     "clients:lead-create": (EDIT, None),
     "clients:lead-import": (EDIT, None),
     "clients:lead-detail": (VIEW, "lead"),
@@ -44,7 +45,7 @@ def build_objects(*, persona, unit) -> dict:
     (so their row-scoped pages open), else by a new manager."""
     from kvartal.clients import services
     from kvartal.clients.models import Channel
-    from kvartal.core.testing import make_user
+    from kvartal.testing import make_user
 
     sells = persona is not None and persona.role in (Role.SALES_MANAGER, Role.SALES_HEAD)
     owner = persona if sells else make_user(Role.SALES_MANAGER)
@@ -74,3 +75,32 @@ def build_objects(*, persona, unit) -> dict:
         "task": {"pk": task.pk},
         "lead": {"pk": lead.pk},
     }
+
+
+def build_scoped_rows(*, owner, units) -> None:
+    """One row of every row-scoped clients model, ``owner`` responsible (for
+    accounts/tests/test_scoping.py)."""
+    from decimal import Decimal
+
+    from kvartal.clients import services
+    from kvartal.clients.models import Channel
+
+    n = owner.pk
+    client = services.client_create(by=owner, last_name=f"Строкин{n}", first_name="Иван")
+    services.contact_add(client=client, by=owner, kind="email", value=f"row{n}@example.com")
+    company = services.client_create(by=owner, kind="company", company_name=f"ООО Строка {n}")
+    services.contact_person_add(company=company, by=owner, name="Контактов К.")
+    services.consent_record(client=client, by=owner, text_version="1.0", channel="paper")
+    services.interaction_add(client=client, by=owner, kind="call", text="Позвонил")
+    services.visit_register(by=owner, client=client, received_by=owner)
+    services.need_save(client=client, by=owner, budget_max=Decimal(9_000_000))
+    services.task_create(
+        by=owner, title="Перезвонить", due_at=timezone.now() + timedelta(days=1), assignee=owner
+    )
+    services.lead_create(
+        by=owner,
+        channel=Channel.objects.get(code="call"),
+        name="Лид",
+        phone=f"+7 901 {n % 1000:03d}-{n // 1000 % 100:02d}-00",  # ten digits for any pk
+        manager=owner,
+    )

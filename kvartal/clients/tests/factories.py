@@ -7,8 +7,8 @@ from itertools import count
 
 from django.utils import timezone
 
-from kvartal.core.testing import make_section
-from kvartal.sales.models import Deal, DealBuyer, Hold, StageScheme
+from kvartal.sales.models import Deal, DealBuyer, DealUnit, Hold, StageScheme
+from kvartal.testing import make_section
 
 _seq = count(1)
 
@@ -34,6 +34,15 @@ def make_deal(
         price=price,
         area=unit.total_area,
         created_by=manager,
+    )
+    DealUnit.objects.create(
+        deal=deal,
+        unit=unit,
+        list_price=price,
+        price=price,
+        area=unit.total_area,
+        is_active=active,
+        added_at=deal.created_at,
     )
     for i, client in enumerate(buyers):
         num, den = shares[i] if shares else (1, 1)

@@ -16,7 +16,7 @@ from .factories import make_deal, units
 # serialized_rollback: the shipped rows of migrations (deal flows, channels) survive flushes.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

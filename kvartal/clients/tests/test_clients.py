@@ -16,8 +16,8 @@ from kvartal.clients.models import (
     Visit,
 )
 from kvartal.core.errors import DomainError
-from kvartal.core.testing import make_user
 from kvartal.sales.models import DealBuyer, Hold
+from kvartal.testing import make_user
 
 from .factories import make_deal, make_hold, units
 
@@ -127,7 +127,7 @@ def test_merge_moves_deals_holds_leads_visits_interactions_tasks_and_records_it(
     assert ClientMerge.objects.count() == 1
     assert ClientEvent.objects.filter(client=target, kind=ClientEventKind.MERGED).exists()
     # the merged-away record no longer shows nor matches as a duplicate
-    assert source not in Client.objects.visible_to(manager)
+    assert source not in Client.objects.for_user(manager)
     assert list(services.find_duplicates(phone="+79120000001")) == [target]
 
 

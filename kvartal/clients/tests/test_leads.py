@@ -9,7 +9,7 @@ from kvartal.accounts.models import Notice, Role
 from kvartal.clients import services
 from kvartal.clients.models import Channel, Client, Lead, LeadSource, LeadStatus
 from kvartal.core.errors import DomainError
-from kvartal.core.testing import make_user
+from kvartal.testing import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -252,7 +252,7 @@ def test_missing_or_invalid_fields_are_a_readable_400_and_nothing_is_saved(
     response = post(client, body, site.key)
     assert response.status_code == 400
     payload = response.json()
-    assert payload["error"] and field in payload["fields"], payload
+    assert payload["detail"] and field in payload["errors"], payload
     assert Lead.objects.count() == 0
 
 
@@ -260,7 +260,7 @@ def test_missing_or_invalid_fields_are_a_readable_400_and_nothing_is_saved(
 def test_malformed_json_is_a_400(client, site, body):
     response = post(client, body, site.key)
     assert response.status_code == 400
-    assert "JSON" in response.json()["error"]
+    assert "JSON" in response.json()["detail"]
     assert Lead.objects.count() == 0
 
 

@@ -24,11 +24,11 @@ from kvartal.clients.models import (
     Task,
 )
 from kvartal.core.errors import DomainError
-from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory.models import StatusChange
 from kvartal.sales.models import DealEvent, Hold, HoldEvent, QueueEntry
 from kvartal.sales.services import deals as deal_services
 from kvartal.sales.services.holds import hold_cancel, hold_create, queue_join
+from kvartal.testing import make_building, make_section, make_user
 
 pytestmark = pytest.mark.django_db
 

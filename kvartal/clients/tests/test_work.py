@@ -11,8 +11,8 @@ from kvartal.accounts.models import Notice, Role
 from kvartal.clients import services
 from kvartal.clients.selectors import matching_units, my_tasks
 from kvartal.core.errors import DomainError
-from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory.models import UnitStatus
+from kvartal.testing import make_building, make_section, make_user
 
 pytestmark = pytest.mark.django_db
 

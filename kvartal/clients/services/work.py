@@ -1,0 +1,161 @@
+"""Visits, interactions and tasks (and the task reminders)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from kvartal import audit
+from kvartal.accounts.models import User
+from kvartal.accounts.notices import arg_datetime
+from kvartal.accounts.services import notice_send
+from kvartal.core.errors import DomainError
+
+from ..models import (
+    Client,
+    Interaction,
+    Task,
+    Visit,
+)
+from .clients import _client_url, _refuse_retired
+
+# --- visits, interactions, tasks --------------------------------------------------------
+
+
+@transaction.atomic
+@audit.service
+def visit_register(
+    *, by, client: Client, received_by: User, at=None, asked_about: str = "", units=()
+) -> Visit:
+    """Register a visit to the sales office (the reception desk)."""
+    if client.erased_at or client.merged_into_id:
+        raise DomainError(_("This client record is no longer in use."))
+    visit = Visit.objects.create(
+        client=client,
+        at=at or timezone.now(),
+        received_by=received_by,
+        asked_about=asked_about,
+        created_by=by,
+    )
+    if units:
+        visit.units_shown.set(units)
+    if received_by != by:
+        notice_send(
+            user=received_by,
+            message=gettext_noop("Visit registered for you: %(name)s"),
+            args={"name": client.display_name},
+            url=_client_url(client),
+        )
+    if client.manager_id and client.manager_id not in (by.pk if by else None, received_by.pk):
+        notice_send(
+            user=client.manager,
+            message=gettext_noop(
+                "Your client came to the sales office: %(name)s (received by %(who)s)"
+            ),
+            args={"name": client.display_name, "who": received_by.short_name},
+            url=_client_url(client),
+        )
+    return visit
+
+
+@transaction.atomic
+@audit.service
+def interaction_add(*, client: Client, by, kind: str, text: str, at=None) -> Interaction:
+    _refuse_retired(client)
+    interaction = Interaction(client=client, by=by, kind=kind, text=text, at=at or timezone.now())
+    # ``by`` None: written by the system (a call no operator took), not by a person.
+    interaction.full_clean(exclude=["by"] if by is None else None)
+    interaction.save()
+    return interaction
+
+
+@transaction.atomic
+@audit.service
+def task_create(
+    *, by, title: str, due_at, assignee: User, client=None, lead=None, note: str = ""
+) -> Task:
+    """Create a follow-up task; the assignee is told in the app when it is someone else."""
+    if client is not None:
+        _refuse_retired(client)
+    task = Task(
+        title=title,
+        due_at=due_at,
+        assignee=assignee,
+        client=client,
+        lead=lead,
+        note=note,
+        created_by=by,
+    )
+    task.full_clean()
+    task.save()
+    if assignee != by:
+        notice_send(
+            user=assignee,
+            message=gettext_noop("New task: %(title)s"),
+            args={"title": title},
+            url=reverse("clients:my-tasks"),
+        )
+    return task
+
+
+@transaction.atomic
+@audit.service
+def task_complete(*, task: Task, by, at=None) -> Task:
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.done_at:
+        raise DomainError(_("This task is already done."))
+    task.done_at = at or timezone.now()
+    task.save(update_fields=["done_at"])
+    return task
+
+
+REMIND_AHEAD = timedelta(minutes=30)
+
+
+def tasks_remind(now=None, ahead: timedelta = REMIND_AHEAD) -> int:
+    """Remind assignees of open tasks due within ``ahead`` (or overdue) that were not
+    reminded yet: an in-app notice, and an e-mail when ``EMAIL_HOST`` is configured.
+    Idempotent (each task is reminded once); the periodic ``sales_tick`` calls it.
+    Returns how many tasks were reminded."""
+    now = now or timezone.now()
+    due = (
+        Task.objects.open()
+        .filter(reminded_at__isnull=True, due_at__lte=now + ahead)
+        .select_related("assignee", "client")
+    )
+    mail = getattr(settings, "KVARTAL_SMTP", False)
+    count = 0
+    for task in due:
+        with transaction.atomic():
+            updated = Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(
+                reminded_at=now
+            )
+            if not updated:
+                continue  # another worker got it
+            when = formats.date_format(timezone.localtime(task.due_at), _("d.m H:i"))
+            text = _("Task due %(when)s: %(title)s") % {"when": when, "title": task.title}
+            if task.client:
+                text += f" — {task.client.display_name}"
+            message = gettext_noop("Task due %(when)s: %(title)s")
+            args = {"when": arg_datetime(task.due_at), "title": task.title}
+            if task.client:
+                message = gettext_noop("Task due %(when)s: %(title)s — %(client)s")
+                args["client"] = task.client.display_name
+            notice_send(
+                user=task.assignee, message=message, args=args, url=reverse("clients:my-tasks")
+            )
+            if mail and task.assignee.email:
+                send_mail(
+                    subject=_("Kvartal: task due %(when)s") % {"when": when},
+                    message=text,
+                    from_email=None,
+                    recipient_list=[task.assignee.email],
+                    fail_silently=True,
+                )
+            count += 1
+    return count
