@@ -24,11 +24,11 @@ class SalesConfig(AppConfig):
         # --- clients ---
         from kvartal.clients import extensions as client_extensions
 
-        from . import client_stats
+        from .services import clients as client_sales
 
-        client_extensions.merge_handlers.append(client_stats.merge_client_sales)
-        client_extensions.export_providers.append(client_stats.export_client_sales)
-        client_extensions.erase_handlers.append(client_stats.erase_client_sales)
+        client_extensions.merge_handlers.append(client_sales.merge_client_sales)
+        client_extensions.export_providers.append(client_sales.export_client_sales)
+        client_extensions.erase_handlers.append(client_sales.erase_client_sales)
 
         # --- payments and promotions ---
         extensions.chessboard_marks.append(selectors.payment_marks)

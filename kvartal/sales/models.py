@@ -6,18 +6,30 @@ transaction. The two guarantees of "never sold twice" are partial unique constra
 at most one active hold and at most one active deal per unit.
 """
 
+import copy
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from kvartal.accounts.permissions import SALES_APPROVE, SALES_DEAL, has_capability
+from kvartal.accounts.scoping import ScopedQuerySet
 from kvartal.clients.models import Agency, Client
+from kvartal.core.models import SettingsRow
 from kvartal.inventory.models import Building, Project, Unit, UnitStatus
+
+from .errors import ApprovalRequired, BtiRefused, DealClosed, DealError, StageMoveRefused
 
 USER = settings.AUTH_USER_MODEL
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -26,7 +38,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 # --- settings ---------------------------------------------------------------------------
 
 
-class SalesSettings(models.Model):
+class SalesSettings(SettingsRow):
     """The company's sales rules (one row; ``SalesSettings.current()``)."""
 
     expiry_warning_hours = models.PositiveSmallIntegerField(
@@ -66,7 +78,31 @@ class SalesSettings(models.Model):
 
     @classmethod
     def current(cls) -> "SalesSettings":
-        return cls.objects.order_by("pk").first() or cls.objects.create()
+        """The settings row, read at most every ``_SETTINGS_TTL`` seconds per process (and at
+        once after a save or delete in this process): every hold and every chessboard asks,
+        and a query each time was a tenth of a hold's cost. A change saved in another
+        process takes effect here within the TTL. A copy: changing it changes nothing else."""
+        now = time.monotonic()
+        memo = _settings_memo
+        if memo["row"] is None or now >= memo["until"]:
+            memo["row"] = cls.objects.order_by("pk").first() or cls.objects.create()
+            memo["until"] = now + _SETTINGS_TTL
+        return copy.copy(memo["row"])
+
+    @staticmethod
+    def forget() -> None:
+        """Read the row (and the hold terms) afresh on the next ``current()`` (a save here, a
+        test's new data)."""
+        _settings_memo["row"] = _settings_memo["terms"] = None
+
+
+_SETTINGS_TTL = 30.0
+_settings_memo: dict = {"row": None, "until": 0.0, "terms": None, "terms_until": 0.0}
+
+
+@receiver([post_save, post_delete], sender=SalesSettings, dispatch_uid="sales-settings-changed")
+def _forget_settings(sender, **kwargs):
+    SalesSettings.forget()
 
 
 class HoldTerm(models.Model):
@@ -85,6 +121,23 @@ class HoldTerm(models.Model):
     def __str__(self) -> str:
         return self.name or _("%(days)s d.") % {"days": self.days}
 
+    @classmethod
+    def offered(cls) -> list["HoldTerm"]:
+        """The active terms, shortest first, remembered per process as the sales settings are
+        (``SalesSettings.current``; forgotten with them): every hold form offers them and
+        checks the term sent against them."""
+        now = time.monotonic()
+        memo = _settings_memo
+        if memo["terms"] is None or now >= memo["terms_until"]:
+            memo["terms"] = list(cls.objects.filter(is_active=True))
+            memo["terms_until"] = now + _SETTINGS_TTL
+        return list(memo["terms"])
+
+
+@receiver([post_save, post_delete], sender=HoldTerm, dispatch_uid="hold-terms-changed")
+def _forget_terms(sender, **kwargs):
+    SalesSettings.forget()
+
 
 # --- holds ------------------------------------------------------------------------------
 
@@ -93,6 +146,7 @@ class HoldKind(models.TextChoices):
     ORAL = "oral", _("Oral hold")
     FREE = "free", _("Free reservation")
     PAID = "paid", _("Paid reservation")
+    ONLINE = "online", _("Online booking")
 
 
 class HoldBasis(models.TextChoices):
@@ -107,6 +161,31 @@ class HoldState(models.TextChoices):
     CONVERTED = "converted", _("Turned into a deal")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
+
+
+class HoldQuerySet(ScopedQuerySet):
+    """The SQL side of ``Hold.shown_state``: live, ending soon, ended."""
+
+    owner_field = "manager"
+    agency_field = "agency"
+
+    def live(self, now=None):
+        """Active holds whose end has not passed (one that ran out reads as ended already)."""
+        return self.filter(state=HoldState.ACTIVE, expires_at__gt=now or timezone.now())
+
+    def ending(self, now=None, *, warning_hours: int | None = None):
+        """Live holds ending within the warning window."""
+        now = now or timezone.now()
+        if warning_hours is None:
+            warning_hours = SalesSettings.current().expiry_warning_hours
+        return self.live(now).filter(expires_at__lte=now + timedelta(hours=warning_hours))
+
+    def ended(self, now=None):
+        """Finished holds and those whose time ran out."""
+        now = now or timezone.now()
+        return self.exclude(state=HoldState.ACTIVE) | self.filter(
+            state=HoldState.ACTIVE, expires_at__lte=now
+        )
 
 
 class Hold(models.Model):
@@ -142,6 +221,17 @@ class Hold(models.Model):
     created_by = models.ForeignKey(
         USER, models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
     )
+    # The agency whose agent asked for the hold (its agents see it in their cabinet).
+    agency = models.ForeignKey(
+        Agency,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holds",
+        verbose_name=_("agency"),
+    )
+
+    objects = HoldQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("hold")
@@ -171,6 +261,51 @@ class Hold(models.Model):
     def is_live(self, now=None) -> bool:
         return self.state == HoldState.ACTIVE and self.expires_at > (now or timezone.now())
 
+    def shown_state(self, now=None, *, warning_hours: int | None = None) -> "ShownHoldState":
+        """What every page shows for this hold: live, ending soon (within the warning window,
+        ``SalesSettings.expiry_warning_hours`` unless given) or ended — a hold whose time ran
+        out reads as expired at once, before the periodic job finalises it."""
+        now = now or timezone.now()
+        if self.state != HoldState.ACTIVE:
+            return ShownHoldState(self.state, self.get_state_display())
+        if self.expires_at <= now:
+            return ShownHoldState(HoldState.EXPIRED, HoldState.EXPIRED.label)
+        if warning_hours is None:
+            warning_hours = SalesSettings.current().expiry_warning_hours
+        if self.expires_at <= now + timedelta(hours=warning_hours):
+            return ShownHoldState(ShownHoldState.ENDING, gettext("Ending soon"))
+        return ShownHoldState(ShownHoldState.LIVE, HoldState.ACTIVE.label)
+
+
+def with_shown_states(holds, now=None) -> list["Hold"]:
+    """``holds`` as a list, each with ``shown`` (``Hold.shown_state``), at one settings query."""
+    holds = list(holds)
+    if holds:
+        now = now or timezone.now()
+        hours = SalesSettings.current().expiry_warning_hours
+        for hold in holds:
+            hold.shown = hold.shown_state(now, warning_hours=hours)
+    return holds
+
+
+@dataclass(frozen=True)
+class ShownHoldState:
+    """A hold's state as shown: ``key`` is ``live``, ``ending`` or a ``HoldState`` that ended
+    it (``expired`` also for a hold that ran out but is not finalised yet)."""
+
+    LIVE: ClassVar[str] = "live"
+    ENDING: ClassVar[str] = "ending"
+
+    key: str
+    label: str
+
+    @property
+    def ended(self) -> bool:
+        return self.key not in (self.LIVE, self.ENDING)
+
+    def __str__(self) -> str:
+        return str(self.label)
+
 
 class HoldEventKind(models.TextChoices):
     CREATED = "created", _("Held")
@@ -178,6 +313,12 @@ class HoldEventKind(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
     CONVERTED = "converted", _("Turned into a deal")
+
+
+class HoldRowQuerySet(ScopedQuerySet):
+    """A hold's history: scoped by the hold's manager."""
+
+    owner_field = "hold__manager"
 
 
 class HoldEvent(models.Model):
@@ -193,6 +334,8 @@ class HoldEvent(models.Model):
     new_expires_at = models.DateTimeField(_("now until"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
 
+    objects = HoldRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("hold event")
         verbose_name_plural = _("hold events")
@@ -206,6 +349,10 @@ class QueueState(models.TextChoices):
     WAITING = "waiting", _("Waiting")
     GRANTED = "granted", _("Got the unit")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class QueueEntryQuerySet(ScopedQuerySet):
+    owner_field = "manager"
 
 
 class QueueEntry(models.Model):
@@ -224,6 +371,8 @@ class QueueEntry(models.Model):
     comment = models.CharField(_("comment"), max_length=300, blank=True)
     ended_at = models.DateTimeField(_("left the queue"), null=True, blank=True)
     end_reason = models.CharField(_("why it left"), max_length=300, blank=True)
+
+    objects = QueueEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("queue entry")
@@ -296,6 +445,24 @@ STAGE_COLOURS = {
 }
 
 
+def _same_words(a: str, b: str) -> bool:
+    """Whether two labels say the same thing: equal, or one is a part of the other (case,
+    spaces and punctuation aside)."""
+
+    def words(text: str) -> str:
+        return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+    a, b = words(a), words(b)
+    return bool(a and b) and (a in b or b in a)
+
+
+def _reads_as_head(head: str) -> bool:
+    """Whether the reader's language is the one the head is written in (Chinese characters
+    for a Chinese reader): the head alone says it all."""
+    language = (get_language() or "").lower()
+    return language.startswith("zh") and any("\u4e00" <= ch <= "\u9fff" for ch in head)
+
+
 class Stage(models.Model):
     """One stage of a flow. ``unit_status`` is what the unit shows while a deal is here;
     ``outcome`` how analytics count it; ``requires`` what must be given to enter it."""
@@ -343,11 +510,24 @@ class Stage(models.Model):
         return self.label
 
     @property
+    def counts_as_sale(self) -> bool:
+        """A deal reaching this stage sells the unit: the sales reports count it from here
+        (they read the status history's "sold", which this stage writes)."""
+        return self.unit_status == UnitStatus.SOLD and not self.is_termination
+
+    @property
     def label(self) -> str:
         """The name as people read it: a shipped name translated, a custom one as typed.
-        A bilingual shipped name ("认购 · Subscription") keeps its first part."""
+        A bilingual shipped name ("认购 · Subscription") keeps its first part and translates
+        the second; the first part alone when the second would only repeat it in the reader's
+        language (a Chinese reader reads "认购", never "认购 · 认购")."""
         head, sep, tail = self.name.rpartition(" · ")
-        return f"{head}{sep}{gettext(tail)}" if sep else gettext(self.name)
+        if not sep:
+            return gettext(self.name)
+        translated = gettext(tail)
+        if _same_words(head, translated) or _reads_as_head(head):
+            return head
+        return f"{head}{sep}{translated}"
 
     @property
     def badge_class(self) -> str:
@@ -392,12 +572,22 @@ class ContractType(models.TextChoices):
 
 
 class Promotion(models.Model):
-    """A promotion: a period, the units it applies to, a discount and a price floor."""
+    """A promotion: a period, the units it applies to, a discount and a price floor.
+
+    Without a ``condition`` a seller chooses it on the deal. With one it is applied by
+    itself whenever a deal is priced (``services.deals.deal_pricing``) and the condition
+    holds for a unit it covers — and taken off again when it stops holding."""
 
     class DiscountKind(models.TextChoices):
         PERCENT = "percent", _("Percent")
         AMOUNT = "amount", _("Fixed amount, ₽")
         PER_M2 = "per_m2", _("Price per m², ₽")
+
+    class Condition(models.TextChoices):
+        NONE = "", _("None: chosen on the deal")
+        WITH_APARTMENT = "with_apartment", _("Bought with an apartment of the same project")
+        EXTRA_UNIT = "extra_unit", _("A second (or further) unit in one deal")
+        FULL_PAYMENT = "full_payment", _("Full payment")
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -421,6 +611,15 @@ class Promotion(models.Model):
         _("rooms"), default=list, blank=True, help_text=_("Room counts, e.g. [0, 1]; empty = any.")
     )
     units = models.ManyToManyField(Unit, blank=True, related_name="+", verbose_name=_("units"))
+    unit_kinds = models.JSONField(
+        _("unit kinds"),
+        default=list,
+        blank=True,
+        help_text=_('e.g. ["parking"]; empty = any.'),
+    )
+    condition = models.CharField(
+        _("condition"), max_length=16, choices=Condition, default=Condition.NONE, blank=True
+    )
     created_by = models.ForeignKey(
         USER, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")
     )
@@ -445,6 +644,10 @@ class Promotion(models.Model):
     def is_running(self, on) -> bool:
         return self.is_active and self.starts_on <= on <= self.ends_on
 
+    @property
+    def is_automatic(self) -> bool:
+        return bool(self.condition)
+
     def discount_for(self, *, price: Decimal, area: Decimal) -> Decimal:
         """The discount this promotion gives on ``price`` (never taking it below
         ``min_price`` nor below zero), rounded to the rouble."""
@@ -457,6 +660,26 @@ class Promotion(models.Model):
         floor = self.min_price or Decimal(0)
         discount = min(max(discount, Decimal(0)), max(price - floor, Decimal(0)))
         return discount.quantize(Decimal(1))
+
+
+class DealCounter(models.Model):
+    """The last deal number given in a year. Numbering locks this row, so deals opened at
+    once on different units wait for each other's number instead of colliding on it."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("deal number counter")
+        verbose_name_plural = _("deal number counters")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class DealQuerySet(ScopedQuerySet):
+    owner_field = "manager"
+    agency_field = "agency"
 
 
 class Deal(models.Model):
@@ -532,6 +755,8 @@ class Deal(models.Model):
         USER, models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
     )
 
+    objects = DealQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
@@ -560,6 +785,215 @@ class Deal(models.Model):
         """What the buyers owe in all: the deal price plus the BTI recalculation."""
         return self.price + self.bti_adjustment
 
+    # --- what may be done next: one predicate per action, for the page and the service ----
+    # ``*_blocker(user)`` returns the refusal (a ``DealError`` whose text the page shows and
+    # the service raises) or ``None``; ``can_*(user)`` is its negation. The services call the
+    # blocker again on the row they locked.
+
+    def _closed_blocker(self):
+        if not self.is_active:
+            return DealClosed(gettext("Deal %(number)s is closed.") % {"number": self.number})
+        return None
+
+    def swap_blocker(self, user):
+        """Move the deal to another unit: an open deal, before the unit counts as sold and
+        before the BTI measurement; a seller (``sales.deal``)."""
+        if blocker := self._closed_blocker():
+            return blocker
+        if not has_capability(user, SALES_DEAL):
+            return ApprovalRequired(gettext("You may not change deals."))
+        if self.stage.unit_status == UnitStatus.SOLD:
+            return DealError(
+                gettext("At “%(stage)s” the unit of a deal can no longer be swapped.")
+                % {"stage": self.stage.label}
+            )
+        if self.bti_area is not None:
+            return DealError(
+                gettext("The BTI area is recorded: the unit can no longer be swapped.")
+            )
+        return None
+
+    def discount_blocker(self, user):
+        """Set the manual discount: an open deal at its first stage (before signing); a sales
+        head (``sales.approve``)."""
+        if blocker := self._closed_blocker():
+            return blocker
+        if not has_capability(user, SALES_APPROVE):
+            return ApprovalRequired(gettext("Only a sales head may set a deal's discount."))
+        if not self.stage.is_initial:
+            return DealError(
+                gettext("At “%(stage)s” the contract is signed: the price can no longer change.")
+                % {"stage": self.stage.label},
+                field="manual_discount",
+            )
+        return None
+
+    def bti_blocker(self, user):
+        """Record the BTI-measured area: an open deal, once; a seller (``sales.deal``)."""
+        if blocker := self._closed_blocker():
+            return blocker
+        if not has_capability(user, SALES_DEAL):
+            return ApprovalRequired(gettext("You may not change deals."))
+        if self.bti_area is not None:
+            return BtiRefused(
+                gettext("The BTI area of this deal is already recorded (%(area)s m²).")
+                % {"area": self.bti_area}
+            )
+        return None
+
+    def termination_stage(self) -> "Stage | None":
+        """The termination stage reachable from where the deal is, if any."""
+        return (
+            Stage.objects.filter(entries__source_id=self.stage_id, is_termination=True)
+            .order_by("order")
+            .first()
+        )
+
+    def terminate_blocker(self, user):
+        """Terminate: an open deal whose flow has a termination from its stage; a sales head
+        (``sales.approve``)."""
+        if blocker := self._closed_blocker():
+            return blocker
+        if not has_capability(user, SALES_APPROVE):
+            return ApprovalRequired(gettext("Only a sales head may terminate a deal."))
+        if self.termination_stage() is None:
+            return StageMoveRefused(
+                gettext("A deal at “%(stage)s” cannot be terminated.") % {"stage": self.stage.label}
+            )
+        return None
+
+    def units_blocker(self, user):
+        """Add or remove units: an open deal at its first stage (the price and the schedule
+        still follow), before the BTI measurement; a seller (``sales.deal``)."""
+        if blocker := self._closed_blocker():
+            return blocker
+        if not has_capability(user, SALES_DEAL):
+            return ApprovalRequired(gettext("You may not change deals."))
+        if not self.stage.is_initial:
+            return DealError(
+                gettext("At “%(stage)s” the contract is signed: the units can no longer change.")
+                % {"stage": self.stage.label},
+                field="unit",
+            )
+        if self.bti_area is not None:
+            return DealError(gettext("The BTI area is recorded: the units can no longer change."))
+        return None
+
+    def can_change_units(self, user) -> bool:
+        return self.units_blocker(user) is None
+
+    def current_units(self):
+        """The deal's units now (removed ones left out), the main unit first."""
+        return self.deal_units.filter(removed_at__isnull=True).select_related(
+            "unit__building__project", "unit__section", "unit__floor"
+        )
+
+    def can_swap(self, user) -> bool:
+        return self.swap_blocker(user) is None
+
+    def can_discount(self, user) -> bool:
+        return self.discount_blocker(user) is None
+
+    def can_bti(self, user) -> bool:
+        return self.bti_blocker(user) is None
+
+    def can_terminate(self, user) -> bool:
+        return self.terminate_blocker(user) is None
+
+
+class DealRowQuerySet(ScopedQuerySet):
+    """A deal's buyers and history: scoped by the deal's manager."""
+
+    owner_field = "deal__manager"
+
+
+class DealUnit(models.Model):
+    """A unit of a deal, with its own figures: one deal may carry an apartment, parking
+    spaces and storage rooms (one buyer set, one schedule). The deal's ``list_price``,
+    discounts, ``price`` and ``area`` are the sums over its current units; ``Deal.unit`` is
+    its main unit (the first one: the deal's lock, its events and its BTI).
+
+    ``is_active``: the unit is taken by this deal now (the deal is open and the unit was not
+    removed from it); the database keeps at most one such row per unit — the one-winner
+    guarantee for every unit of a deal. ``removed_at`` is set when the unit left an open
+    deal (removed or swapped); a closed deal keeps its units with ``is_active`` false.
+    """
+
+    deal = models.ForeignKey(
+        Deal, models.CASCADE, related_name="deal_units", verbose_name=_("deal")
+    )
+    unit = models.ForeignKey(
+        Unit, models.PROTECT, related_name="deal_units", verbose_name=_("unit")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    list_price = models.DecimalField(_("list price, ₽"), **MONEY)
+    promotion_discount = models.DecimalField(_("promotion discount, ₽"), **MONEY, default=0)
+    manual_discount = models.DecimalField(_("manual discount, ₽"), **MONEY, default=0)
+    price = models.DecimalField(_("price, ₽"), **MONEY)
+    area = models.DecimalField(_("contract area, m²"), max_digits=8, decimal_places=2)
+    is_active = models.BooleanField(_("taken by the deal"), default=True)
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+
+    objects = DealRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("unit of a deal")
+        verbose_name_plural = _("units of deals")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(is_active=True), name="one_active_deal_unit_per_unit"
+            ),
+            models.UniqueConstraint(
+                fields=["deal", "unit"],
+                condition=Q(removed_at__isnull=True),
+                name="deal_unit_once_per_deal",
+            ),
+            models.CheckConstraint(condition=Q(price__gt=0), name="deal_unit_price_positive"),
+        ]
+        indexes = [models.Index(fields=["unit", "added_at"], name="deal_unit_unit_added")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.unit_id}"
+
+    @property
+    def discount(self) -> Decimal:
+        return self.promotion_discount + self.manual_discount
+
+
+class AppliedPromotion(models.Model):
+    """A promotion's discount on one unit of a deal, as the pricing rule applied it: which
+    promotion, which unit, how much. Rewritten whenever the deal is priced again (a unit
+    added or removed, the payment method changed), so a condition that stopped holding
+    leaves no row."""
+
+    deal = models.ForeignKey(
+        Deal, models.CASCADE, related_name="applied_promotions", verbose_name=_("deal")
+    )
+    deal_unit = models.ForeignKey(
+        DealUnit, models.CASCADE, related_name="applied_promotions", verbose_name=_("unit")
+    )
+    promotion = models.ForeignKey(
+        Promotion, models.PROTECT, related_name="applications", verbose_name=_("promotion")
+    )
+    amount = models.DecimalField(_("discount, ₽"), **MONEY)
+
+    objects = DealRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("applied promotion")
+        verbose_name_plural = _("applied promotions")
+        ordering = ["deal_unit__order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal_unit", "promotion"], name="promotion_once_per_deal_unit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion} −{self.amount}"
+
 
 class DealBuyer(models.Model):
     """A buyer on a deal, with a share (``share_numerator/share_denominator``)."""
@@ -571,6 +1005,8 @@ class DealBuyer(models.Model):
     share_numerator = models.PositiveIntegerField(_("share"), default=1)
     share_denominator = models.PositiveIntegerField(_("of"), default=1)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = DealRowQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("buyer")
@@ -594,6 +1030,8 @@ class DealEventKind(models.TextChoices):
     STAGE = "stage", _("Stage changed")
     BUYERS = "buyers", _("Buyers changed")
     UNIT_SWAP = "unit_swap", _("Unit swapped")
+    UNIT_ADDED = "unit_added", _("Unit added")
+    UNIT_REMOVED = "unit_removed", _("Unit removed")
     DISCOUNT = "discount", _("Discount")
     BTI = "bti", _("BTI measurement")
     SCHEDULE = "schedule", _("Payment schedule")
@@ -622,6 +1060,8 @@ class DealEvent(models.Model):
     data = models.JSONField(_("details"), default=dict, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
 
+    objects = DealRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("deal event")
         verbose_name_plural = _("deal events")
@@ -648,6 +1088,11 @@ class Payer(models.TextChoices):
     BANK = "bank", _("Bank")
 
 
+class PaymentLineQuerySet(ScopedQuerySet):
+    owner_field = "deal__manager"
+    agency_field = "deal__agency"
+
+
 class PaymentLine(models.Model):
     """A planned payment of a deal's schedule."""
 
@@ -656,6 +1101,8 @@ class PaymentLine(models.Model):
     amount = models.DecimalField(_("amount, ₽"), **MONEY)
     kind = models.CharField(_("kind"), max_length=16, choices=LineKind)
     payer = models.CharField(_("payer"), max_length=8, choices=Payer, default=Payer.BUYER)
+
+    objects = PaymentLineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("planned payment")
@@ -666,6 +1113,11 @@ class PaymentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.due_date} {self.amount}"
+
+
+class PaymentQuerySet(ScopedQuerySet):
+    owner_field = "deal__manager"
+    agency_field = "deal__agency"
 
 
 class Payment(models.Model):
@@ -688,6 +1140,8 @@ class Payment(models.Model):
         USER, models.SET_NULL, null=True, related_name="+", verbose_name=_("recorded by")
     )
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("payment")

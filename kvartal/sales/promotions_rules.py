@@ -7,7 +7,7 @@ from .models import Promotion
 
 def promotion_applies(promotion: Promotion, unit: Unit) -> bool:
     """A promotion covers a unit when the unit matches every list the promotion sets:
-    its projects, its buildings, its room counts and its units. An empty list means "any".
+    its unit kinds, projects, buildings, room counts and units. An empty list means "any".
 
     Reads the lists through ``.all()`` so that a prefetched promotion costs no query.
     """
@@ -21,10 +21,12 @@ def promotion_rule(promotion: Promotion):
     buildings = {b.pk for b in promotion.buildings.all()}
     rooms = {int(r) for r in (promotion.rooms or [])}
     units = {u.pk for u in promotion.units.all()}
+    kinds = set(promotion.unit_kinds or [])
 
     def applies(unit) -> bool:
         return (
-            (not projects or unit.building.project_id in projects)
+            (not kinds or unit.kind in kinds)
+            and (not projects or unit.building.project_id in projects)
             and (not buildings or unit.building_id in buildings)
             and (not rooms or unit.rooms in rooms)
             and (not units or unit.pk in units)

@@ -4,14 +4,18 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kvartal.accounts.models import Role, User
-from kvartal.accounts.permissions import SALES_APPROVE, has_capability, visible_managers
+from kvartal.accounts.permissions import SALES_APPROVE, has_capability
+from kvartal.accounts.scoping import row_scope
 from kvartal.clients.models import Agency, Client
+from kvartal.clients.picker import ClientField
+from kvartal.core.money import money_text
 from kvartal.inventory.forms import DateInput
-from kvartal.inventory.models import Project, Unit, UnitStatus
+from kvartal.inventory.models import Project, Unit
 
 from ..models import ContractType, PaymentMethod, Promotion, Stage, StageRequirement, StageScheme
 from ..promotions_rules import promotion_applies
@@ -29,8 +33,36 @@ def sales_people(user):
     people = User.objects.filter(
         is_active=True, role__in=[Role.SALES_MANAGER, Role.SALES_HEAD]
     ).order_by("last_name", "first_name")
-    managers = visible_managers(user)
-    return people if managers is None else people.filter(pk__in=managers)
+    return row_scope(user).people(people)
+
+
+def unit_label(u: Unit) -> str:
+    """A unit in a select: building, number, area and price in the page's number format."""
+    area = number_format(u.total_area, None, use_l10n=True)
+    return f"{u.building.name} · {u} · {area} m² · {money_text(u.price, 0)}"
+
+
+def extra_units(unit: Unit, *, exclude=()):
+    """Units that may join a deal on ``unit``: on sale in the same project (parking spaces
+    and storage rooms first). The service checks each again under its lock."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from kvartal.inventory.models import UnitKind
+
+    return (
+        Unit.objects.on_sale()
+        .filter(building__project_id=unit.building.project_id)
+        .exclude(pk__in=[unit.pk, *exclude])
+        .select_related("building")
+        .annotate(
+            apartment=Case(
+                When(kind=UnitKind.APARTMENT, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("apartment", "building__name", "number")
+    )
 
 
 class DealTermsForm(forms.Form):
@@ -58,9 +90,20 @@ class DealTermsForm(forms.Form):
     scheme = forms.ModelChoiceField(
         label=_("Deal flow"), queryset=StageScheme.objects.all(), empty_label=None
     )
+    units = forms.ModelMultipleChoiceField(
+        label=_("More units in this deal"),
+        queryset=Unit.objects.none(),
+        required=False,
+        help_text=_(
+            "Parking spaces, storage rooms or other units of the project on sale, sold with "
+            "this one in one deal (one buyer set, one schedule)."
+        ),
+    )
 
     def __init__(self, *args, user, unit: Unit, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["units"].queryset = extra_units(unit)
+        self.fields["units"].label_from_instance = unit_label
         self.fields["manager"].queryset = sales_people(user)
         self.fields["manager"].initial = user.pk
         if not has_capability(user, SALES_APPROVE) and user.role == Role.SALES_MANAGER:
@@ -70,8 +113,9 @@ class DealTermsForm(forms.Form):
                 "Above the approval threshold a sales head applies the discount on the deal."
             )
         today = timezone.localdate()
+        # Promotions with a condition apply by themselves: they are not chosen here.
         running = Promotion.objects.filter(
-            is_active=True, starts_on__lte=today, ends_on__gte=today
+            is_active=True, starts_on__lte=today, ends_on__gte=today, condition=""
         ).prefetch_related("projects", "buildings", "units")
         self.fields["promotion"].queryset = Promotion.objects.filter(
             pk__in=[p.pk for p in running if promotion_applies(p, unit)]
@@ -85,15 +129,13 @@ class DealTermsForm(forms.Form):
         return self.cleaned_data.get("manual_discount") or Decimal(0)
 
 
-SHARE_ATTRS = {"style": "width: 4.5rem; min-width: 0", "min": "1"}
+SHARE_ATTRS = {"class": "share-input", "min": "1"}
 
 
 class BuyerForm(forms.Form):
     """One buyer: a client already known, or a new person typed in (name and phone)."""
 
-    client = forms.ModelChoiceField(
-        label=_("Client"), queryset=Client.objects.none(), required=False
-    )
+    client = ClientField(label=_("Client"), required=False)
     last_name = forms.CharField(
         label=_("or a new client: last name"), max_length=100, required=False
     )
@@ -109,7 +151,7 @@ class BuyerForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["client"].queryset = Client.objects.visible_to(user).in_use()
+            self.fields["client"].queryset = Client.objects.for_user(user).in_use()
 
     def has_changed(self) -> bool:
         """A row counts when it names a buyer (chosen or typed), whatever it started with:
@@ -211,16 +253,40 @@ class SwapForm(forms.Form):
     def __init__(self, *args, deal, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = (
-            Unit.objects.filter(
-                building__project_id=deal.unit.building.project_id, status=UnitStatus.AVAILABLE
-            )
+            Unit.objects.on_sale()
+            .filter(building__project_id=deal.unit.building.project_id)
             .exclude(pk=deal.unit_id)
             .select_related("building")
             .order_by("building__name", "number")
         )
-        self.fields["unit"].label_from_instance = lambda u: (
-            f"{u.building.name} · {u} · {u.total_area} m² · {u.price:,.0f} ₽".replace(",", " ")
-        )
+        self.fields["unit"].label_from_instance = unit_label
+
+
+class AddUnitForm(forms.Form):
+    """Another unit into an open deal (before signing)."""
+
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    reason = forms.CharField(label=_("Comment"), max_length=300, required=False)
+
+    def __init__(self, *args, deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        taken = [row.unit_id for row in deal.current_units()]
+        self.fields["unit"].queryset = extra_units(deal.unit, exclude=taken)
+        self.fields["unit"].label_from_instance = unit_label
+
+
+class RemoveUnitForm(forms.Form):
+    """A unit out of an open deal (before signing), with a reason."""
+
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args, deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = Unit.objects.filter(
+            pk__in=[row.unit_id for row in deal.current_units()]
+        ).select_related("building")
+        self.fields["unit"].label_from_instance = unit_label
 
 
 class DiscountForm(forms.Form):
@@ -267,5 +333,5 @@ class DealFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["manager"].queryset = sales_people(user)
         self.fields["stage"].label_from_instance = lambda s: f"{gettext(s.scheme.name)}: {s.label}"
-        if visible_managers(user) == frozenset({user.pk}):
+        if row_scope(user).own_only:
             del self.fields["scope"], self.fields["manager"]

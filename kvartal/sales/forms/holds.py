@@ -7,8 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kvartal.accounts.models import Role, User
-from kvartal.accounts.permissions import visible_managers
+from kvartal.accounts.scoping import row_scope
 from kvartal.clients.models import Client
+from kvartal.clients.picker import ClientField
+from kvartal.core.widgets import DateTimeField
 
 from ..models import HoldBasis, HoldKind, HoldTerm
 
@@ -16,25 +18,29 @@ CUSTOM = "custom"
 SELLERS = (Role.SALES_MANAGER, Role.SALES_HEAD)
 
 
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
 def _term_choices(custom_label) -> list[tuple[str, str]]:
-    terms = [(str(t.days), str(t)) for t in HoldTerm.objects.filter(is_active=True)]
+    terms = [(str(t.days), str(t)) for t in HoldTerm.offered()]
     return [*terms, (CUSTOM, custom_label)]
 
 
 def manager_choices(user):
     """Whom ``user`` may hold for: themselves, and the sellers whose rows they see."""
-    managers = visible_managers(user)
-    users = User.objects.filter(is_active=True, role__in=SELLERS)
-    if managers is not None:
-        users = users.filter(pk__in=managers)
+    users = row_scope(user).people(User.objects.filter(is_active=True, role__in=SELLERS))
     return User.objects.filter(pk__in=users.values("pk")) | User.objects.filter(pk=user.pk)
+
+
+class SellerField(forms.ModelChoiceField):
+    """The manager a row goes to (``manager_choices``). The signed-in user is always one of
+    the choices, so choosing them (a manager always does: the field is hidden) needs no
+    query: the user the request already read is the answer the query would give."""
+
+    user = None
+
+    def to_python(self, value):
+        user = self.user
+        if user is not None and value not in self.empty_values and str(value) == str(user.pk):
+            return user
+        return super().to_python(value)
 
 
 class ClientPickMixin:
@@ -44,12 +50,13 @@ class ClientPickMixin:
     def _setup_people(self, user):
         self.user = user
         self.fields["client"].queryset = (
-            Client.objects.visible_to(user).in_use().order_by("last_name", "first_name", "pk")
+            Client.objects.for_user(user).in_use().order_by("last_name", "first_name", "pk")
         )
         managers = manager_choices(user).order_by("last_name", "first_name")
         self.fields["manager"].queryset = managers
         self.fields["manager"].initial = user.pk
-        if visible_managers(user) == frozenset({user.pk}):
+        self.fields["manager"].user = user
+        if row_scope(user).own_only:
             # A manager holds for themselves: nothing to choose.
             self.fields["manager"].widget = forms.HiddenInput()
 
@@ -67,16 +74,11 @@ class ClientPickMixin:
 
 def _people_fields():
     return {
-        "client": forms.ModelChoiceField(
-            label=_("Client"),
-            queryset=Client.objects.none(),
-            required=False,
-            empty_label=_("— a new client —"),
-        ),
+        "client": ClientField(label=_("Client"), required=False, empty_label=_("— a new client —")),
         "last_name": forms.CharField(label=_("New client: last name"), required=False),
         "first_name": forms.CharField(label=_("First name"), required=False),
         "phone": forms.CharField(label=_("Phone"), required=False, max_length=32),
-        "manager": forms.ModelChoiceField(label=_("Manager"), queryset=User.objects.none()),
+        "manager": SellerField(label=_("Manager"), queryset=User.objects.none()),
     }
 
 
@@ -102,10 +104,9 @@ class HoldForm(ClientPickMixin, forms.Form):
             term=forms.ChoiceField(
                 label=_("Term"), choices=_term_choices(_("Until a date and time…"))
             ),
-            expires_at=forms.DateTimeField(
+            expires_at=DateTimeField(
                 label=_("Until"),
                 required=False,
-                widget=DateTimeLocalInput(),
                 help_text=_("For a custom term."),
             ),
             basis=forms.ChoiceField(label=_("Basis"), choices=HoldBasis.choices),
@@ -155,10 +156,9 @@ class ExtendForm(forms.Form):
         self.fields["term"] = forms.ChoiceField(
             label=_("Extend by"), choices=_term_choices(_("Until a date and time…"))
         )
-        self.fields["expires_at"] = forms.DateTimeField(
+        self.fields["expires_at"] = DateTimeField(
             label=_("Until"),
             required=False,
-            widget=DateTimeLocalInput(),
             initial=timezone.localtime(hold.expires_at + timedelta(days=1)).replace(
                 second=0, microsecond=0, tzinfo=None
             ),

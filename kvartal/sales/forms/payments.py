@@ -2,20 +2,15 @@
 services decide and write."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.core.errors import DomainError
+from kvartal.core.money import money_text
+from kvartal.core.widgets import DateInput
 
 from ..models import LineKind, Payer, PaymentLine, PaymentMethod
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class MoneyField(forms.DecimalField):
@@ -31,17 +26,6 @@ class MoneyField(forms.DecimalField):
         if isinstance(value, str):
             value = value.replace(" ", "").replace("\xa0", "").replace(",", ".")
         return super().to_python(value)
-
-
-def refuse(form: forms.Form, error: Exception) -> None:
-    """Put a service's refusal next to the field it concerns (or on top of the form)."""
-    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages)
-    elif isinstance(error, DomainError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    else:
-        form.add_error(None, error.messages)
 
 
 class PaymentForm(forms.Form):
@@ -66,7 +50,8 @@ class PaymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["line"].queryset = deal.schedule.all()
         self.fields["line"].label_from_instance = lambda line: (
-            f"{line.due_date:%d.%m.%Y} · {line.get_kind_display()} · {line.amount} ₽"
+            f"{date_format(line.due_date, gettext('d.m.Y'))} · {line.get_kind_display()}"
+            f" · {money_text(line.amount)}"
         )
 
 

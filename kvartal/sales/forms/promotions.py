@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.inventory.models import Building, Project, Unit
+from kvartal.inventory.models import Building, Project, Unit, UnitKind
 
 from ..models import Promotion
 from ..services.promotions import parse_rooms, promotion_check, resolve_units
@@ -39,6 +39,13 @@ class PromotionForm(forms.ModelForm):
         required=False,
         help_text=_("Room counts, e.g. 0, 1 (0 = studio). Empty: any."),
     )
+    kinds = forms.MultipleChoiceField(
+        label=_("Unit kinds"),
+        choices=UnitKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Empty: any kind (e.g. tick “Parking space” for parking with an apartment)."),
+    )
     keep_units = forms.ModelMultipleChoiceField(
         label=_("Units in the promotion"),
         queryset=Unit.objects.none(),
@@ -64,6 +71,7 @@ class PromotionForm(forms.ModelForm):
             "discount_kind",
             "value",
             "min_price",
+            "condition",
         ]
         widgets = {
             "starts_on": DateInput(),
@@ -75,6 +83,10 @@ class PromotionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         promotion = self.instance
         self.fields["buildings"].label_from_instance = lambda b: f"{b.project.name} · {b.name}"
+        self.fields["condition"].help_text = _(
+            "With a condition the promotion is not chosen on a deal: it applies by itself to "
+            "every unit it covers while the condition holds, and goes when it stops holding."
+        )
         if promotion.pk:
             self.fields["keep_units"].queryset = promotion.units.select_related("building")
             self.fields["keep_units"].label_from_instance = lambda u: (
@@ -84,6 +96,7 @@ class PromotionForm(forms.ModelForm):
             self.initial.setdefault("projects", list(promotion.projects.all()))
             self.initial.setdefault("buildings", list(promotion.buildings.all()))
             self.initial.setdefault("room_counts", ", ".join(str(r) for r in promotion.rooms or []))
+            self.initial.setdefault("kinds", list(promotion.unit_kinds or []))
         else:
             del self.fields["keep_units"]
 

@@ -15,21 +15,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from kvartal import audit
+from kvartal.accounts.notices import arg_datetime
 from kvartal.accounts.permissions import SALES_APPROVE, has_capability
 from kvartal.accounts.services import notice_send
 from kvartal.clients.services import client_create
 from kvartal.core.errors import DomainError
 from kvartal.inventory.models import Unit, UnitStatus
-from kvartal.inventory.services import unit_lock, unit_set_sales_state
+from kvartal.inventory.services import SALES_FIELDS, unit_lock, unit_set_sales_state
 
+from ..availability import UnitNotAvailable, unit_check, unit_facts
 from ..models import (
-    Deal,
     Hold,
     HoldEvent,
     HoldEventKind,
@@ -45,10 +48,6 @@ from ..models import (
 
 class HoldRefused(DomainError):
     """A hold rule refused the action."""
-
-
-class UnitNotAvailable(HoldRefused):
-    """The unit is already held, in a deal, sold or not on sale."""
 
 
 class HoldNotLive(HoldRefused):
@@ -105,7 +104,8 @@ def max_extensions(user, settings: SalesSettings | None = None) -> int | None:
 
 
 def _until(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+    # The date's shape is translatable: 05.12.2026 18:00 in Russian, 2026-12-05 18:00 in Chinese.
+    return formats.date_format(timezone.localtime(moment), _("d.m.Y H:i"))
 
 
 def _unit_url(unit_id: int) -> str:
@@ -136,55 +136,12 @@ def _holds():
 
 def _locked_hold(hold: Hold) -> tuple[Unit, Hold]:
     """The hold's unit under its row lock, then the hold re-read (the lock guards both)."""
-    unit = unit_lock(unit_id=hold.unit_id)
+    unit = unit_lock(unit_id=hold.unit_id, fields=SALES_FIELDS)
     return unit, _holds().get(pk=hold.pk)
 
 
 def _active_hold(unit: Unit) -> Hold | None:
     return _holds().filter(unit_id=unit.pk, state=HoldState.ACTIVE).first()
-
-
-# The check hold_create runs under the unit's lock, as one statement. Written in SQL: it is
-# the hot path of taking a unit, and building these four subqueries with the ORM costs several
-# times the query itself in CPU (measured ~2.6 ms against ~0.15 ms per hold).
-_HOLD_CHECK_SQL = """
-SELECT
-    (SELECT h.id FROM {hold} h WHERE h.unit_id = %(unit)s AND h.state = %(active)s),
-    EXISTS (SELECT 1 FROM {hold} h
-            WHERE h.unit_id = %(unit)s AND h.state = %(active)s AND h.expires_at > %(now)s),
-    EXISTS (SELECT 1 FROM {deal} d WHERE d.unit_id = %(unit)s AND d.is_active = %(true)s),
-    EXISTS (SELECT 1 FROM {queue} q
-            WHERE q.unit_id = %(unit)s AND q.client_id = %(client)s AND q.state = %(waiting)s)
-"""
-
-
-def _hold_check(unit: Unit, client, now: datetime) -> dict:
-    """Under the unit's lock, in one query: its active hold (``hold_id``) and whether that is
-    live at ``now`` (``hold_live``), whether the unit is in an active deal (``in_deal``), and
-    whether ``client`` waits in its queue (``client_waiting``; a new client, ``None``, does
-    not). A statement of its own after the lock's, so that on PostgreSQL it sees what the
-    previous holder of the lock committed (the one-active-hold and one-active-deal
-    constraints stay the database's backstop)."""
-    sql = _HOLD_CHECK_SQL.format(
-        hold=Hold._meta.db_table, deal=Deal._meta.db_table, queue=QueueEntry._meta.db_table
-    )
-    params = {
-        "unit": unit.pk,
-        "active": HoldState.ACTIVE,
-        "now": connection.ops.adapt_datetimefield_value(now),
-        "true": True,
-        "client": client.pk if client is not None else None,
-        "waiting": QueueState.WAITING,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        hold_id, live, in_deal, waiting = cursor.fetchone()
-    return {
-        "hold_id": hold_id,
-        "hold_live": bool(live),
-        "in_deal": bool(in_deal),
-        "client_waiting": bool(waiting),
-    }
 
 
 def _release_unit(unit: Unit, *, by, when, reason: str) -> Unit:
@@ -217,9 +174,10 @@ def _expire(unit: Unit, hold: Hold, *, when: datetime) -> Unit:
     unit = _release_unit(unit, by=None, when=ended, reason=_("The hold expired"))
     notice_send(
         user=hold.manager,
-        text=_("The hold of %(unit)s for %(client)s has expired.")
-        % {"unit": unit, "client": hold.client},
+        message=gettext_noop("The hold of %(unit)s for %(client)s has expired."),
+        args={"unit": str(unit), "client": str(hold.client)},
         url=_unit_url(unit.pk),
+        at=when,
     )
     return _grant_next(unit, when=when, waiting=getattr(hold, "waiting", None))
 
@@ -271,11 +229,13 @@ def _grant_next(unit: Unit, *, when: datetime, waiting: bool | None = None) -> U
     )
     notice_send(
         user=entry.manager,
-        text=_("%(client)s was first in the queue: %(unit)s is held for them until %(until)s.")
-        % {
-            "client": entry.client,
-            "unit": unit,
-            "until": timezone.localtime(hold.expires_at).strftime("%d.%m.%Y %H:%M"),
+        message=gettext_noop(
+            "%(client)s was first in the queue: %(unit)s is held for them until %(until)s."
+        ),
+        args={
+            "client": str(entry.client),
+            "unit": str(unit),
+            "until": arg_datetime(hold.expires_at),
         },
         url=_unit_url(unit.pk),
     )
@@ -300,42 +260,11 @@ def _end_of(*, starts_at: datetime, days: int | None, expires_at: datetime | Non
     return starts_at + timedelta(days=days)
 
 
-def unit_blocker(
-    unit: Unit,
-    now: datetime | None = None,
-    *,
-    hold_checked: bool = False,
-    in_deal: bool | None = None,
-) -> str | None:
-    """Why ``unit`` cannot be held now (a message), or ``None`` when it can.
-
-    Read-only: the page's predicate. The services repeat it under the unit's lock
-    (``hold_checked``: they have looked for a live hold already; ``in_deal``: whether the
-    unit is in an active deal, when they have read it already).
-    """
-    now = now or timezone.now()
-    if not hold_checked and live_hold_exists(unit, now):
-        return _("%(unit)s is already held by another client.") % {"unit": unit}
-    if in_deal is None:
-        in_deal = Deal.objects.filter(unit_id=unit.pk, is_active=True).exists()
-    if in_deal:
-        return _("%(unit)s is in a deal.") % {"unit": unit}
-    if unit.effective_status(now) != UnitStatus.AVAILABLE:
-        return _("%(unit)s is not available: it is “%(status)s”.") % {
-            "unit": unit,
-            "status": UnitStatus(unit.effective_status(now)).label,
-        }
-    return None
-
-
-def live_hold_exists(unit: Unit, now: datetime) -> bool:
-    return Hold.objects.filter(unit_id=unit.pk, state=HoldState.ACTIVE, expires_at__gt=now).exists()
-
-
 # --- holds ----------------------------------------------------------------------------------
 
 
 @transaction.atomic
+@audit.service
 def hold_create(
     *,
     unit: Unit,
@@ -351,6 +280,7 @@ def hold_create(
     days: int | None = None,
     expires_at: datetime | None = None,
     at: datetime | None = None,
+    agency=None,
 ) -> Hold:
     """Hold ``unit`` for ``client`` until ``expires_at`` (or for ``days``), at its current
     price, which stays frozen while the hold lives.
@@ -361,11 +291,13 @@ def hold_create(
     limit: ``SalesSettings.manager_max_hold_days`` / ``head_max_hold_days``),
     ``PaymentRequired`` (a paid reservation without amount or receipt number).
     ``new_client`` (last_name, first_name, phone …): the client is created for ``manager``
-    in the same transaction (``ValidationError`` when its data is bad).
+    in the same transaction (``ValidationError`` when its data is bad). ``agency``: the agency
+    whose agent asked for the hold (the agencies app's hold request).
     """
     when = _now(at)
     end = _end_of(starts_at=when, days=days, expires_at=expires_at)
-    _check_term(by=by, starts_at=when, expires_at=end)
+    # ``by=None``: the system on a buyer's behalf (an online booking); the manager's limits
+    _check_term(by=by if by is not None else manager, starts_at=when, expires_at=end)
     if kind == HoldKind.PAID:
         if amount is None or amount <= 0:
             raise PaymentRequired(_("A paid reservation needs the amount paid."))
@@ -376,20 +308,13 @@ def hold_create(
     else:
         amount, receipt_number = None, ""
 
-    unit = unit_lock(unit_id=unit.pk)
-    check = _hold_check(unit, client, when)
-    if check["hold_id"] is not None:
-        if check["hold_live"]:
-            raise UnitNotAvailable(
-                _("%(unit)s is already held by another client.") % {"unit": unit}
-            )
+    unit = unit_lock(unit_id=unit.pk, fields=SALES_FIELDS)
+    facts, client_waiting = unit_facts(unit, client=client)
+    if facts.hold_id is not None and not facts.live_hold(when):
         # ran out: finalise it (the queue moves on: its first client may get the unit)
         unit = _expire(unit, _active_hold(unit), when=when)
-        check["client_waiting"] = None  # not known any more
-    if (
-        reason := unit_blocker(unit, when, hold_checked=True, in_deal=check["in_deal"])
-    ) is not None:
-        raise UnitNotAvailable(reason)
+        facts, client_waiting = unit_facts(unit, client=client)
+    unit_check(unit, now=when, facts=facts)
     if client is None:
         client = client_create(by=by, manager=manager, **(new_client or {}))
     try:
@@ -408,11 +333,10 @@ def hold_create(
             starts_at=when,
             expires_at=end,
             created_by=by,
+            agency=agency,
         )
     except IntegrityError as error:  # the database's backstop: one active hold per unit
-        raise UnitNotAvailable(
-            _("%(unit)s is already held by another client.") % {"unit": unit}
-        ) from error
+        raise UnitNotAvailable(_("%(unit)s is already held.") % {"unit": unit}) from error
     _event(hold, HoldEventKind.CREATED, by=by, when=when, new=end, reason=comment)
     unit_set_sales_state(
         unit=unit,
@@ -424,15 +348,19 @@ def hold_create(
         % {"kind": hold.get_kind_display().lower(), "until": _until(end)},
         at=when,
     )
-    if check["client_waiting"] is not False:
+    if client_waiting:
         # A client who waited in the queue and now holds the unit leaves the queue.
-        QueueEntry.objects.filter(unit_id=unit.pk, client=client, state=QueueState.WAITING).update(
-            state=QueueState.GRANTED, hold=hold
+        audit.update(
+            QueueEntry.objects.filter(unit_id=unit.pk, client=client, state=QueueState.WAITING),
+            where={"unit": unit.pk, "client": client.pk, "state": QueueState.WAITING},
+            state=QueueState.GRANTED,
+            hold=hold,
         )
     return hold
 
 
 @transaction.atomic
+@audit.service
 def hold_extend(
     *,
     hold: Hold,
@@ -486,6 +414,7 @@ def hold_extend(
 
 
 @transaction.atomic
+@audit.service
 def hold_cancel(*, hold: Hold, by, reason: str, at: datetime | None = None) -> Hold:
     """End a live hold early, with a reason: the unit goes back on sale and the first
     waiting client of its queue gets it. Raises ``ReasonRequired``, ``HoldNotLive``."""
@@ -505,6 +434,7 @@ def hold_cancel(*, hold: Hold, by, reason: str, at: datetime | None = None) -> H
 
 
 @transaction.atomic
+@audit.service
 def hold_convert(*, hold: Hold, by, at: datetime | None = None) -> Hold:
     """Mark a live hold as turned into a deal (called by ``deal_open`` in its transaction).
 
@@ -518,6 +448,7 @@ def hold_convert(*, hold: Hold, by, at: datetime | None = None) -> Hold:
     return convert_locked_hold(hold=hold, by=by, at=when)
 
 
+@audit.service
 def convert_locked_hold(*, hold: Hold, by, at: datetime) -> Hold:
     """``hold_convert`` for a caller that holds the unit's lock in this transaction and has
     checked under it that ``hold`` is live (``deal_open``): no second lock, no savepoint."""
@@ -541,14 +472,21 @@ def _close_queue(unit_id: int, *, at: datetime) -> int:
     if not entries:
         return 0
     reason = _("The unit went into a deal")
-    QueueEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
-        state=QueueState.WITHDRAWN, end_reason=reason, ended_at=at
+    ids = [e.pk for e in entries]
+    audit.update(
+        QueueEntry.objects.filter(pk__in=ids),
+        where={"ids": ids},
+        state=QueueState.WITHDRAWN,
+        end_reason=reason,
+        ended_at=at,
     )
     for entry in entries:
         notice_send(
             user=entry.manager,
-            text=_("%(unit)s went into a deal: %(client)s is no longer in its queue.")
-            % {"unit": entry.unit, "client": entry.client},
+            message=gettext_noop(
+                "%(unit)s went into a deal: %(client)s is no longer in its queue."
+            ),
+            args={"unit": str(entry.unit), "client": str(entry.client)},
             url=_unit_url(unit_id),
         )
     return len(entries)
@@ -563,7 +501,7 @@ def holds_expire(now: datetime | None = None) -> int:
     due = Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=now)
     for unit_id in due.order_by("unit_id").values_list("unit_id", flat=True):
         with transaction.atomic():
-            unit = unit_lock(unit_id=unit_id)
+            unit = unit_lock(unit_id=unit_id, fields=SALES_FIELDS)
             hold = _active_hold(unit)
             if hold is not None and hold.expires_at <= now:
                 _expire(unit, hold, when=now)
@@ -575,6 +513,7 @@ def holds_expire(now: datetime | None = None) -> int:
 
 
 @transaction.atomic
+@audit.service
 def queue_join(
     *,
     unit: Unit,
@@ -589,7 +528,7 @@ def queue_join(
     unit. Raises ``QueueRefused`` when the unit is not held (hold it instead), the client
     holds it already or is already waiting."""
     when = _now(at)
-    unit = unit_lock(unit_id=unit.pk)
+    unit = unit_lock(unit_id=unit.pk, fields=SALES_FIELDS)
     unit = _settle(unit, by=by, when=when)
     hold = _active_hold(unit)
     if hold is None:
@@ -606,9 +545,10 @@ def queue_join(
 
 
 @transaction.atomic
+@audit.service
 def queue_withdraw(*, entry: QueueEntry, by, at: datetime | None = None) -> QueueEntry:
     """Take a waiting client out of the queue. Raises ``QueueRefused`` when not waiting."""
-    unit_lock(unit_id=entry.unit_id)
+    unit_lock(unit_id=entry.unit_id, fields=("id",))
     entry = QueueEntry.objects.get(pk=entry.pk)
     if entry.state != QueueState.WAITING:
         raise QueueRefused(_("This client is no longer waiting."))

@@ -22,10 +22,12 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kvartal import audit
 from kvartal.accounts.permissions import SALES_PAY, has_capability
 from kvartal.core.errors import DomainError
 from kvartal.inventory.services import unit_lock
 
+from .. import signals
 from ..models import (
     Deal,
     DealEvent,
@@ -215,6 +217,7 @@ def plan_lines(
 
 
 @transaction.atomic
+@audit.service
 def schedule_generate(
     *,
     deal: Deal,
@@ -223,6 +226,7 @@ def schedule_generate(
     down_payment=None,
     months: int = 12,
     payment_method: str | None = None,
+    at=None,
 ) -> list[PaymentLine]:
     """Replace the deal's schedule with one laid out from its payment method (see
     ``plan_lines``); the lines sum exactly to ``deal.total_due``. ``down_payment`` is an
@@ -239,6 +243,7 @@ def schedule_generate(
         down_payment=down_payment,
         months=months,
         payment_method=payment_method,
+        at=at,
     )
     return list(deal.schedule.all())
 
@@ -261,6 +266,11 @@ def _generate(
             raise ValidationError({"payment_method": _("Unknown payment method.")})
         deal.payment_method = payment_method
         deal.save(update_fields=["payment_method"])
+        # A promotion for full payment comes or goes with the method: price the deal again
+        # before the schedule is laid out for what it owes.
+        from .deals import deal_reprice
+
+        deal_reprice(deal, by=by, when=at or timezone.now())
     lines = plan_lines(
         method=deal.payment_method,
         total=deal.total_due,
@@ -290,6 +300,7 @@ def _generate(
 
 
 @transaction.atomic
+@audit.service
 def schedule_line_save(
     *,
     deal: Deal,
@@ -332,6 +343,7 @@ def schedule_line_save(
 
 
 @transaction.atomic
+@audit.service
 def schedule_line_delete(*, deal: Deal, line: PaymentLine, by) -> None:
     """Remove a planned payment before the contract is signed (payments recorded against it
     stay and count towards the earliest lines). Raises ``ScheduleLocked`` after signing."""
@@ -346,6 +358,7 @@ def schedule_line_delete(*, deal: Deal, line: PaymentLine, by) -> None:
 
 
 @transaction.atomic
+@audit.service
 def payment_record(
     *,
     deal: Deal,
@@ -355,8 +368,10 @@ def payment_record(
     line: PaymentLine | None = None,
     document: str = "",
     channel: str = "",
+    at=None,
 ) -> Payment:
-    """Record money received against a deal (the cashier's desk, ``sales.pay``).
+    """Record money received against a deal (the cashier's desk, ``sales.pay``), recorded
+    ``at`` (default: now).
 
     Refused (``PaymentRefused``) for a closed deal, a zero or negative amount, or one above
     what is outstanding (the total due less what was received); ``ValidationError`` for a
@@ -398,6 +413,7 @@ def payment_record(
         document=document,
         channel=channel,
         recorded_by=by,
+        recorded_at=at or timezone.now(),
     )
     _event(
         deal,
@@ -412,5 +428,7 @@ def payment_record(
             "channel": channel,
             "outstanding": str(outstanding - amount),
         },
+        at=at,
     )
+    signals.payment_recorded.send(sender=Payment, deal=deal, payment=payment, by=by)
     return payment

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from kvartal.inventory.models import Building, Project, Unit
+from kvartal import audit
+from kvartal.inventory.models import Building, Project, Unit, UnitKind
 
 from ..models import Promotion
 
@@ -39,6 +40,9 @@ def promotion_check(promotion: Promotion) -> None:
         not isinstance(r, int) or isinstance(r, bool) or not 0 <= r <= 20 for r in rooms
     ):
         errors["rooms"] = _("Room counts are whole numbers from 0 (studio) to 20.")
+    kinds = promotion.unit_kinds or []
+    if not isinstance(kinds, list) or any(k not in UnitKind.values for k in kinds):
+        errors["unit_kinds"] = _("Unit kinds are apartment, commercial, storage or parking.")
     if errors:
         raise ValidationError(errors)
 
@@ -90,6 +94,7 @@ def resolve_units(
 
 
 @transaction.atomic
+@audit.service
 def promotion_save(
     *,
     promotion: Promotion,

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from kvartal.accounts.models import Role
 from kvartal.clients.models import Client
-from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory.models import BuildingKind, Unit, UnitKind, UnitStatus
 from kvartal.inventory.services import (
     SectionPlan,
@@ -21,6 +20,7 @@ from kvartal.inventory.services import (
     section_generate,
     unit_set_sales_state,
 )
+from kvartal.testing import make_building, make_section, make_user
 
 from .. import presets
 from ..models import (
@@ -28,6 +28,7 @@ from ..models import (
     DealBuyer,
     DealEvent,
     DealEventKind,
+    DealUnit,
     LineKind,
     PaymentLine,
     PaymentMethod,
@@ -64,6 +65,39 @@ def make_unit(*, parking: bool = False, price_per_m2: Decimal = Decimal("150000"
     )
     section = section_generate(building=building, plan=plan, by=None)
     return section.units.order_by("position").first()
+
+
+def make_unit_set(*, project=None, parkings: int = 2, storages: int = 1) -> dict:
+    """Units of one project: two apartments of a residential section, and ``parkings``
+    parking spaces and ``storages`` storage rooms of a parking structure (cheaper per m²),
+    all on sale. Keys: ``apartments``, ``parkings``, ``storages``."""
+    from kvartal.testing import make_project
+
+    project = project or make_project()
+    flats = make_section(make_building(project), floors=1, per_floor=2).units.order_by("pk")
+    building = make_building(project, kind=BuildingKind.PARKING)
+    specs = [
+        UnitSpec(position=p, kind=UnitKind.PARKING, total_area=Decimal("13.25"), floor=-1)
+        for p in range(1, parkings + 1)
+    ] + [
+        UnitSpec(position=parkings + p, kind=UnitKind.STORAGE, total_area=Decimal("4.50"), floor=-1)
+        for p in range(1, storages + 1)
+    ]
+    plan = SectionPlan(
+        number=1,
+        floors=0,
+        underground=1,
+        risers=[],
+        non_typical=specs,
+        price_per_m2=Decimal("100000"),
+    )
+    section = section_generate(building=building, plan=plan, by=None)
+    spaces = list(section.units.order_by("position"))
+    return {
+        "apartments": list(flats),
+        "parkings": [u for u in spaces if u.kind == UnitKind.PARKING],
+        "storages": [u for u in spaces if u.kind == UnitKind.STORAGE],
+    }
 
 
 def default_scheme() -> StageScheme:
@@ -115,6 +149,14 @@ def make_deal(
         created_at=when,
         created_by=manager,
     )
+    DealUnit.objects.create(
+        deal=deal,
+        unit=unit,
+        list_price=price,
+        price=price,
+        area=unit.total_area,
+        added_at=when,
+    )
     DealBuyer.objects.create(deal=deal, client=buyer)
     DealEvent.objects.create(
         deal=deal, at=when, actor=manager, kind=DealEventKind.CREATED, unit=unit, to_stage=first
@@ -148,11 +190,16 @@ def deal_reach(deal: Deal, code: str, *, at: datetime | None = None) -> Deal:
         deal.is_active = False
         deal.closed_at = when
     deal.save(update_fields=["stage", "is_active", "closed_at"])
+    if target.is_termination:
+        DealUnit.objects.filter(deal=deal).update(is_active=False)
     status = UnitStatus.AVAILABLE if target.is_termination else target.unit_status
-    unit = deal.unit
-    unit.refresh_from_db()
-    if unit.status != status:
-        unit_set_sales_state(unit=unit, status=status, by=deal.manager, at=when)
+    units = [deal.unit] + [
+        row.unit for row in deal.current_units().exclude(unit_id=deal.unit_id).order_by("unit_id")
+    ]
+    for unit in units:  # every unit of the deal
+        unit.refresh_from_db()
+        if unit.status != status:
+            unit_set_sales_state(unit=unit, status=status, by=deal.manager, at=when)
     return deal
 
 
@@ -167,3 +214,31 @@ def make_promotion(*, by=None, units=(), buildings=(), projects=(), **fields) ->
     promotion.buildings.set(buildings)
     promotion.projects.set(projects)
     return promotion
+
+
+def open_deal(unit, buyer, by, **kwargs) -> Deal:
+    """A deal opened through the service for one buyer."""
+    from kvartal.sales.services import deals as svc
+
+    return svc.deal_open(unit=unit, buyers=[svc.BuyerShare(buyer)], by=by, **kwargs)
+
+
+def refusal_state() -> tuple:
+    """What a refused sales action must leave as it was: deals, their history, schedules,
+    payments, holds and the units' statuses and prices."""
+    from kvartal.inventory.models import StatusChange
+    from kvartal.sales.models import DealEvent, Hold, Payment, PaymentLine
+
+    return (
+        list(
+            Deal.objects.order_by("pk").values_list(
+                "pk", "unit_id", "stage_id", "is_active", "price"
+            )
+        ),
+        DealEvent.objects.count(),
+        list(PaymentLine.objects.order_by("pk").values_list("pk", "amount", "due_date")),
+        Payment.objects.count(),
+        list(Hold.objects.order_by("pk").values_list("pk", "state")),
+        StatusChange.objects.count(),
+        list(Unit.objects.order_by("pk").values_list("pk", "status", "price", "pending_price")),
+    )

@@ -8,9 +8,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from kvartal.core.testing import make_building, make_section
 from kvartal.inventory.models import StatusChange, Unit, UnitStatus
 from kvartal.sales.models import Hold, HoldEvent, SalesSettings
+from kvartal.testing import make_building, make_section
 
 
 @pytest.mark.django_db(transaction=True)
@@ -21,16 +21,23 @@ def test_bench_holds_smoke_run_prints_figures_and_no_unit_is_taken_twice():
     before = {u.pk: (u.status, u.price, u.status_changed_at) for u in Unit.objects.all()}
     out = StringIO()
 
-    call_command("bench_holds", clients=2, seconds=1, stdout=out)
+    call_command("bench_holds", clients=2, seconds=1, rounds=2, stdout=out)
 
     text = out.getvalue()
     assert "2 client processes" in text
     assert re.search(r"service .*: \d+ holds in [\d.]+ s = [\d.]+ holds/s; latency p50", text)
-    assert re.search(r"bare SQL .*: \d+ tx in [\d.]+ s = [\d.]+ tx/s", text)
+    assert re.search(r"floor \(bare Django function.*\): \d+ tx in [\d.]+ s = [\d.]+ tx/s", text)
     assert text.count("errors 0") == 2, text
-    assert "ratio: service" in text
+    assert re.search(r"ratio service / floor: [\d.]+ holds/s / [\d.]+ tx/s = [\d.]+", text)
+    # interleaved: the service's and the floor's phases alternate
+    assert re.findall(r"round (\d) (service|floor)", text) == [
+        ("1", "service"),
+        ("1", "floor"),
+        ("2", "service"),
+        ("2", "floor"),
+    ]
     assert "integrity: units with more than one active hold or deal: 0" in text
-    holds = int(re.search(r"(\d+) holds in", text).group(1))
+    holds = int(re.search(r"service \(.*\): (\d+) holds in", text).group(1))
     # hold-only: each unit at most once, and the run's holds are all released afterwards
     assert 0 < holds <= units
     assert Hold.objects.count() == holds

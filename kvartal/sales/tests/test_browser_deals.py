@@ -6,10 +6,10 @@ import pytest
 from playwright.sync_api import expect
 
 from kvartal.clients.services import client_create
-from kvartal.core.testing import make_building, make_section
 from kvartal.inventory.models import Unit, UnitStatus
 from kvartal.sales.models import Deal, HoldState
 from kvartal.sales.services.holds import hold_create
+from kvartal.testing import make_building, make_section
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

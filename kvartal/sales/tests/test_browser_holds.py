@@ -6,15 +6,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from kvartal.accounts.models import Role
 from kvartal.clients.services import client_create
-from kvartal.core.testing import PASSWORD, make_building, make_section, make_user
 from kvartal.inventory.models import StatusChange, Unit
 from kvartal.sales.models import Hold, HoldEvent, HoldTerm
 from kvartal.sales.services.holds import hold_create
+from kvartal.testing import PASSWORD, make_building, make_section, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,13 +49,14 @@ def test_a_manager_holds_a_unit_from_the_chessboard(page, sign_in, manager, buil
     panel.locator("a.hold-button").click()
 
     page.wait_for_url(f"**/app/units/{unit.pk}/hold/**")
-    _fill_new_client(page, "Покупателева", "+79125551001")
     page.select_option("select[name=kind]", "free")
     page.select_option("select[name=term]", "7")
     page.select_option("select[name=basis]", "mortgage")
-    page.click("form.hold-form button[type=submit]")
+    _fill_new_client(page, "Покупателева", "+79125551001")
+    # Enter in a field posts the form with its Hold button, not the client picker's Find.
+    page.press("input[name=phone]", "Enter")
 
-    page.wait_for_url(f"**/app/buildings/{building.pk}/")
+    page.wait_for_url(re.compile(rf".*/app/buildings/{building.pk}/$"))
     expect(page.locator(".messages")).to_contain_text("is held for Покупателева Анна")
     expect(cell).to_have_class(re.compile(r"st-reserved"))
     hold = Hold.objects.get(unit=unit)
@@ -109,7 +111,7 @@ def test_two_managers_race_for_one_unit_and_one_wins(browser, live_server, build
 
     # Both forms are open on an available unit; both submit.
     for page in pages:
-        page.click("form.hold-form button[type=submit]")
+        page.click("form.hold-form .actions button[type=submit]")
     for page in pages:  # the winner lands on the unit card, the loser back on the form
         page.locator(".messages .flash-success, .form-errors").first.wait_for()
 
@@ -123,3 +125,31 @@ def test_two_managers_race_for_one_unit_and_one_wins(browser, live_server, build
     assert hold.manager in (first, second)
     for context in contexts:
         context.close()
+
+
+def test_a_manager_holds_until_a_moment_typed_in_russian(page, sign_in, manager, building):
+    """An English browser on a Russian page: the "until" input is typed as the page writes
+    (ДД.ММ.ГГГГ ЧЧ:ММ), not as the browser's datetime-local (mm/dd/yyyy, hh:mm AM/PM)."""
+    unit = Unit.objects.get(building=building, code="1.2.1")
+    sign_in(manager)
+    page.goto(f"/app/units/{unit.pk}/hold/")
+    page.click(".langswitch button[value=ru]")  # the page in Russian, the browser in English
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    until = page.locator("input[name=expires_at]")
+    assert until.get_attribute("type") == "text"
+    hint = page.locator(f"#{until.get_attribute('id')}_format")
+    expect(hint).to_be_visible()
+    expect(hint).to_have_text("ДД.ММ.ГГГГ ЧЧ:ММ")
+    assert hint.get_attribute("id") in until.get_attribute("aria-describedby").split()
+
+    day = timezone.localdate() + timedelta(days=2)
+    page.select_option("select[name=term]", "custom")
+    until.fill(day.strftime("%d.%m.%Y") + " 18:45")
+    _fill_new_client(page, "Временная", "+79125551002")
+    page.click("form.hold-form .actions button[type=submit]")
+
+    page.wait_for_url(re.compile(r".*/app/(buildings|units)/\d+/$"))
+    hold = Hold.objects.get(unit=unit)
+    local = timezone.localtime(hold.expires_at)
+    assert (local.date(), local.hour, local.minute) == (day, 18, 45)
+    assert str(local.tzinfo) == settings.TIME_ZONE

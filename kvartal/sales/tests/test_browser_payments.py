@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from kvartal.accounts.models import Role
-from kvartal.core.testing import make_user
 from kvartal.sales.models import Payment, PaymentMethod
 from kvartal.sales.services.payments import schedule_generate
+from kvartal.testing import make_user
 
 from .factories import make_client, make_deal
 

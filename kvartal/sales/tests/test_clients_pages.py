@@ -1,4 +1,4 @@
-"""The client list and card: per-client sales figures (C5) against a hand-built history,
+"""The client list and card: per-client sales figures against a hand-built history,
 sorting and filtering by them, the card's timeline."""
 
 from decimal import Decimal
@@ -10,9 +10,9 @@ from kvartal.accounts.models import Role
 from kvartal.clients import services
 from kvartal.clients.tests.factories import make_deal, make_hold, units
 from kvartal.core.templatetags.kvartal import money
-from kvartal.core.testing import make_user
-from kvartal.sales.client_stats import figures_of
 from kvartal.sales.models import Payment, Stage, StageScheme
+from kvartal.sales.selectors.clients import figures_of
+from kvartal.testing import make_user
 
 pytestmark = pytest.mark.django_db
 

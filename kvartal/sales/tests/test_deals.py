@@ -5,13 +5,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from kvartal.accounts.models import Role, Team
 from kvartal.clients.models import Client
 from kvartal.clients.services import client_create
-from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory import services as inventory
 from kvartal.inventory.models import PriceChange, StatusChange, Unit, UnitChange, UnitStatus
 from kvartal.sales.models import (
@@ -25,11 +25,22 @@ from kvartal.sales.models import (
     Payment,
     PaymentLine,
     SalesSettings,
+    Stage,
     StageScheme,
+    StageTransition,
 )
 from kvartal.sales.services import deals as svc
-from kvartal.sales.services.holds import hold_create
-from kvartal.sales.tests.factories import make_promotion, stage
+from kvartal.sales.services.holds import (
+    hold_create,
+)
+from kvartal.sales.tests.factories import (
+    default_scheme,
+    make_promotion,
+    open_deal,
+    refusal_state,
+    stage,
+)
+from kvartal.testing import make_building, make_section, make_user
 
 # --- fixtures -----------------------------------------------------------------------------
 
@@ -189,7 +200,7 @@ def test_cannot_open_a_deal_on_a_unit_held_for_another_client(unit, buyer, manag
     hold_create(unit=unit, client=stranger, manager=other_manager, by=other_manager, days=3)
     before = snapshot()
 
-    with pytest.raises(svc.UnitNotAvailable, match="held for another client"):
+    with pytest.raises(svc.UnitNotAvailable, match="already held"):
         _open(unit, buyer, manager)
 
     assert snapshot() == before
@@ -220,7 +231,7 @@ def test_cannot_open_a_second_deal_on_a_unit_in_a_deal(unit, buyer, manager):
     _open(unit, buyer, manager)
     before = snapshot()
 
-    with pytest.raises(svc.UnitNotAvailable, match="in another deal"):
+    with pytest.raises(svc.UnitNotAvailable, match="is in a deal"):
         _open(unit, buyer, manager)
 
     assert snapshot() == before
@@ -241,7 +252,7 @@ def test_cannot_open_from_a_hold_that_has_run_out(unit, buyer, manager):
     hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3, at=start)
     before = snapshot()
 
-    with pytest.raises(svc.HoldNotLive):
+    with pytest.raises(svc.DealHoldNotLive):
         svc.deal_open(hold=hold, buyers=[svc.BuyerShare(buyer)], by=manager)
 
     assert snapshot() == before
@@ -795,7 +806,7 @@ def test_a_refused_deal_on_the_page_creates_no_client_and_says_why(
     )
 
     assert response.status_code == 400
-    assert "held for another client" in response.content.decode()
+    assert "already held" in response.content.decode()
     assert snapshot() == before
 
 
@@ -1078,3 +1089,206 @@ def test_the_unit_card_offers_a_deal_on_a_unit_on_sale_only(client, units, buyer
     client.force_login(keeper)
     request = client.get(reverse("inventory:home")).wsgi_request
     assert deal_unit_panels(request, units[0]) == []
+
+
+def test_the_deal_page_says_at_which_stage_the_unit_counts_as_sold(client, manager):
+    """A deal counts as a sale only from the stage whose unit status is "sold"; the page
+    names that stage (and says so when the flow has none)."""
+    from kvartal.sales.tests.factories import make_deal
+
+    deal = make_deal(manager=manager)
+    sold = (
+        deal.scheme.stages.filter(unit_status=UnitStatus.SOLD, is_termination=False)
+        .order_by("order", "pk")
+        .first()
+    )
+    client.force_login(manager)
+    url = reverse("sales:deal-detail", args=[deal.pk])
+    page = client.get(url).content.decode()
+    assert (
+        f"The unit counts as sold (in the sales figures and reports) from the stage "
+        f"“{sold.label}”." in page
+    )
+    deal.scheme.stages.filter(unit_status=UnitStatus.SOLD).update(unit_status=UnitStatus.IN_DEAL)
+    page = client.get(url).content.decode()
+    assert "No stage of this flow marks the unit sold" in page
+
+
+def test_the_deal_form_has_no_approver_and_a_managers_big_discount_is_refused(
+    client, unit, buyer, manager, sales_head
+):
+    Unit.objects.filter(pk=unit.pk).update(price=Decimal("12000000"))
+    client.force_login(manager)
+    url = reverse("sales:deal-create") + f"?unit={unit.pk}"
+    page = client.get(url).content.decode()
+    assert 'name="approved_by"' not in page
+    before = refusal_state()
+
+    response = client.post(
+        url,
+        {
+            "unit": unit.pk,
+            "manager": manager.pk,
+            "manual_discount": "400000",
+            "approved_by": sales_head.pk,  # a picked approver is ignored
+            "payment_method": "full",
+            "contract_type": "ddu",
+            "scheme": default_scheme().pk,
+            "buyers-TOTAL_FORMS": "1",
+            "buyers-INITIAL_FORMS": "0",
+            "buyers-0-client": buyer.pk,
+            "buyers-0-share_numerator": "1",
+            "buyers-0-share_denominator": "1",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "needs a sales head&#x27;s approval" in response.content.decode()
+    assert refusal_state() == before
+
+
+def test_a_swap_keeps_an_approval_only_while_the_discount_share_does_not_grow(
+    units, buyer, manager, sales_head
+):
+    Unit.objects.filter(pk=units[0].pk).update(price=Decimal("12000000"))
+    Unit.objects.filter(pk=units[1].pk).update(price=Decimal("10000000"))
+    Unit.objects.filter(pk=units[2].pk).update(price=Decimal("13000000"))
+    deal = open_deal(
+        units[0], buyer, sales_head, manager=manager, manual_discount=Decimal("400000")
+    )
+    before = refusal_state()
+    with pytest.raises(svc.DiscountNeedsApproval):  # 4 % of a cheaper flat: a head must say so
+        svc.deal_swap_unit(deal=deal, unit=units[1], by=manager, reason="cheaper")
+    assert refusal_state() == before
+    svc.deal_swap_unit(deal=deal, unit=units[2], by=manager, reason="dearer")
+    deal.refresh_from_db()
+    assert (deal.price, deal.discount_approved_by) == (Decimal("12600000"), sales_head)
+
+
+def test_a_flow_without_a_first_stage_is_refused_not_a_crash(unit, buyer, manager):
+    scheme = StageScheme.objects.create(code="broken", name="Broken flow")
+    Stage.objects.create(scheme=scheme, code="only", name="Only", order=1)
+    before = refusal_state()
+    with pytest.raises(svc.DealError, match="has no first stage"):
+        open_deal(unit, buyer, manager, scheme=scheme)
+    assert refusal_state() == before
+
+
+def test_a_termination_needs_a_head_and_a_reason_even_if_the_flow_does_not_ask(
+    unit, buyer, manager, sales_head
+):
+    deal = open_deal(unit, buyer, manager)
+    end = Stage.objects.get(scheme=deal.scheme, is_termination=True)
+    Stage.objects.filter(pk=end.pk).update(needs_approval=False, requires="")
+    end.refresh_from_db()
+    assert StageTransition.objects.filter(source=deal.stage, target=end).exists()
+    before = refusal_state()
+    with pytest.raises(svc.ApprovalRequired):
+        svc.deal_move(deal=deal, stage=end, by=manager, reason="сам решил")
+    with pytest.raises(svc.StageRequirementMissing, match="reason"):
+        svc.deal_move(deal=deal, stage=end, by=sales_head, reason="  ")
+    assert refusal_state() == before
+    svc.deal_move(deal=deal, stage=end, by=sales_head, reason="Клиент отказался")
+    deal.refresh_from_db()
+    assert not deal.is_active and deal.termination_reason == "Клиент отказался"
+
+
+def test_the_database_refuses_a_second_active_deal_on_a_unit(unit, buyer, manager):
+    deal = open_deal(unit, buyer, manager)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Deal.objects.create(
+            number="Д-дубль",
+            unit=unit,
+            scheme=deal.scheme,
+            stage=deal.stage,
+            manager=manager,
+            list_price=deal.price,
+            price=deal.price,
+            area=deal.area,
+        )
+    assert Deal.objects.filter(unit=unit).count() == 1
+
+
+def test_another_managers_deal_by_url_is_not_found_for_payments_and_termination(
+    client, unit, buyer, manager, other_manager
+):
+    deal = open_deal(unit, buyer, manager)
+    outsider_head = make_user(Role.SALES_HEAD, username="other-head")  # not this team's head
+    before = refusal_state()
+
+    client.force_login(other_manager)
+    assert client.get(reverse("sales:deal-payments", args=[deal.pk])).status_code == 404
+    posted = {"plan-payment_method": "instalments", "plan-months": "3"}
+    url = reverse("sales:schedule-generate", args=[deal.pk])
+    assert client.post(url, posted).status_code == 404
+
+    client.force_login(outsider_head)
+    url = reverse("sales:deal-terminate", args=[deal.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"reason": "не моя сделка"}).status_code == 404
+    assert refusal_state() == before
+
+
+def test_hold_and_deal_forms_take_the_client_from_the_query_when_visible(
+    client, unit, buyer, manager, other_manager
+):
+    strangers = client_create(by=other_manager, last_name="Чужой")
+    client.force_login(manager)
+
+    form = client.get(reverse("sales:hold-create", args=[unit.pk]) + f"?client={buyer.pk}")
+    assert form.context["form"]["client"].value() == buyer.pk
+    form = client.get(reverse("sales:hold-create", args=[unit.pk]) + f"?client={strangers.pk}")
+    assert form.context["form"]["client"].value() is None
+
+    page = client.get(reverse("sales:deal-create") + f"?unit={unit.pk}&client={buyer.pk}")
+    assert page.context["buyers"].forms[0]["client"].value() == buyer.pk
+    page = client.get(reverse("sales:deal-create") + f"?unit={unit.pk}&client={strangers.pk}")
+    assert page.context["buyers"].forms[0]["client"].value() is None
+
+
+def test_client_pickers_offer_only_clients_in_use(client, unit, buyer, manager):
+    erased = client_create(by=manager, last_name="Стёртый")
+    merged = client_create(by=manager, last_name="Слитый")
+    Client.objects.filter(pk=erased.pk).update(erased_at=timezone.now())
+    Client.objects.filter(pk=merged.pk).update(merged_into=buyer)
+    client.force_login(manager)
+
+    hold_form = client.get(reverse("sales:hold-create", args=[unit.pk])).context["form"]
+    deal_page = client.get(reverse("sales:deal-create") + f"?unit={unit.pk}")
+    for queryset in (
+        hold_form.fields["client"].queryset,
+        deal_page.context["buyers"].forms[0].fields["client"].queryset,
+    ):
+        ids = set(queryset.values_list("pk", flat=True))
+        assert buyer.pk in ids and erased.pk not in ids and merged.pk not in ids
+
+
+def test_a_sales_head_sets_the_discount_a_manager_could_not_give_on_its_page(
+    client, sales_head, manager
+):
+    from decimal import Decimal
+
+    from django.urls import reverse
+
+    from kvartal.accounts.models import Team
+    from kvartal.sales.models import Deal
+    from kvartal.sales.tests.factories import make_deal
+
+    manager.team = Team.objects.create(name="Отдел 1", head=sales_head)
+    manager.save()
+    deal = make_deal(manager=manager)
+    before = deal.price
+    client.force_login(manager)
+    assert client.get(reverse("sales:deal-discount", args=[deal.pk])).status_code == 403
+    client.force_login(sales_head)
+    url = reverse("sales:deal-discount", args=[deal.pk])
+    response = client.post(url, {"manual_discount": "", "reason": ""})
+    assert response.status_code in (200, 400)
+    assert Deal.objects.get(pk=deal.pk).price == before  # refused: nothing changed
+    response = client.post(url, {"manual_discount": "500000", "reason": "Торг при покупке"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.manual_discount == Decimal("500000")
+    assert deal.price == before - Decimal("500000")
+    assert deal.discount_approved_by == sales_head
+    assert sum(line.amount for line in deal.schedule.all()) == deal.total_due

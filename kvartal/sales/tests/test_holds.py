@@ -1,18 +1,20 @@
 """Holds: who may hold what for how long, what the unit shows, and what history says."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from kvartal.accounts.models import Notice, Role
+from kvartal.clients.models import Client
 from kvartal.clients.services import client_create
-from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory import services as inventory
 from kvartal.inventory.models import PriceChange, StatusChange, Unit, UnitStatus
+from kvartal.sales.availability import unit_blocker
 from kvartal.sales.models import (
     Hold,
     HoldEvent,
@@ -23,7 +25,15 @@ from kvartal.sales.models import (
     QueueState,
     SalesSettings,
 )
+from kvartal.sales.services import deals as deal_svc
 from kvartal.sales.services import holds as svc
+from kvartal.sales.services.holds import (
+    hold_create,
+    holds_expire,
+    queue_join,
+)
+from kvartal.sales.tests.factories import stage
+from kvartal.testing import make_building, make_section, make_user
 
 
 @pytest.fixture
@@ -138,10 +148,9 @@ def test_a_sales_head_may_hold_longer_than_a_manager(units, buyer, manager, sale
 
 def _sold(unit, manager):
     """A real sale: a deal on the unit, signed and registered (the unit counts as sold)."""
-    from datetime import date
 
     from kvartal.sales.services.deals import deal_move
-    from kvartal.sales.tests.factories import make_deal, stage
+    from kvartal.sales.tests.factories import make_deal
 
     deal = make_deal(manager=manager, unit=unit)
     deal_move(deal=deal, stage=stage("signed"), by=manager)
@@ -161,7 +170,7 @@ def test_cannot_hold_a_sold_unit(unit, buyer, manager, keeper):
     _sold(unit, manager)
     before = snapshot()
 
-    with pytest.raises(svc.UnitNotAvailable, match="in a deal"):
+    with pytest.raises(svc.UnitNotAvailable, match="already sold"):
         _hold(unit, buyer, manager)
 
     assert snapshot() == before
@@ -310,7 +319,7 @@ def test_an_expired_hold_reads_as_available_at_once(unit, buyer, manager):
     assert unit.status == UnitStatus.RESERVED  # not finalised yet
     assert unit.effective_status() == UnitStatus.AVAILABLE
     assert Unit.objects.on_sale().filter(pk=unit.pk).exists()
-    assert svc.unit_blocker(unit) is None
+    assert unit_blocker(unit) is None
 
 
 def test_the_tick_finalises_expired_holds_and_tells_the_manager(units, buyer, manager):
@@ -485,7 +494,6 @@ def test_a_paid_hold_without_amount_is_refused_by_the_form(client, unit, buyer, 
 
 
 def test_a_refused_hold_for_a_new_client_creates_no_client(client, unit, buyer, manager, keeper):
-    from kvartal.clients.models import Client
 
     _sold(unit, manager)
     client.force_login(manager)
@@ -588,9 +596,7 @@ def test_the_holds_list_is_scoped_and_filters_ending_soon(client, units, buyer, 
     assert {h.pk for h in listed} == {mine_soon.pk, mine_later.pk, theirs.pk}
 
 
-def test_the_card_offers_hold_to_sellers_and_the_deal_link_when_it_exists(client, unit, manager):
-    from django.urls import NoReverseMatch
-
+def test_the_card_offers_hold_to_sellers_and_then_the_deal_link(client, unit, manager):
     client.force_login(manager)
     html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
     assert reverse("sales:hold-create", args=[unit.pk]) in html
@@ -599,12 +605,7 @@ def test_the_card_offers_hold_to_sellers_and_the_deal_link_when_it_exists(client
     hold = _hold(unit, buyer, manager)
     html = client.get(reverse("inventory:unit-detail", args=[unit.pk])).content.decode()
     assert reverse("sales:hold-create", args=[unit.pk]) not in html
-    try:
-        deal = reverse("sales:deal-create")
-    except NoReverseMatch:
-        deal = None
-    if deal is not None:
-        assert f"{deal}?hold={hold.pk}" in html
+    assert f"{reverse('sales:deal-create')}?hold={hold.pk}" in html
 
 
 def test_the_queue_from_the_pages(client, unit, buyer, manager):
@@ -639,5 +640,64 @@ def test_notices_page_lists_and_marks_read(client, unit, buyer, manager):
     html = client.get(reverse("sales:notices")).content.decode()
     assert "has expired" in html and 'class="unread"' in html
 
-    client.post(reverse("sales:notices"))
+    client.post(reverse("sales:notices-read"))
     assert not Notice.objects.filter(user=manager, read_at__isnull=True).exists()
+
+
+def test_a_units_status_history_names_no_client(unit, buyer, manager, sales_head):
+    hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3)
+    from kvartal.sales.services.holds import hold_cancel, hold_extend
+
+    hold_extend(hold=hold, by=manager, days=1, reason="Петров ждёт ипотеку")
+    hold_cancel(hold=hold, by=manager, reason="Петров передумал")
+    reasons = " ".join(StatusChange.objects.filter(unit=unit).values_list("reason", flat=True))
+    assert "Held (oral hold, until " in reasons
+    assert "Петров" not in reasons
+
+
+def test_a_hold_turning_into_a_deal_closes_the_queue_and_tells_its_managers(
+    unit, buyer, manager, other_manager, sales_head
+):
+    hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3)
+    waiting = client_create(by=other_manager, last_name="Очередной")
+    entry = queue_join(unit=unit, client=waiting, manager=other_manager, by=other_manager)
+
+    deal = deal_svc.deal_open(hold=hold, buyers=[deal_svc.BuyerShare(buyer)], by=manager)
+
+    entry.refresh_from_db()
+    assert entry.state == QueueState.WITHDRAWN
+    assert entry.end_reason == "The unit went into a deal" and entry.ended_at is not None
+    notice = Notice.objects.get(user=other_manager)
+    assert "went into a deal" in notice.text and "Очередной" in notice.text
+
+    # Terminated later: the unit is back on sale, nobody stale grabs it.
+    deal_svc.deal_terminate(deal=deal, by=sales_head, reason="Ипотека не одобрена")
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.AVAILABLE
+    assert not Hold.objects.filter(unit=unit, state=HoldState.ACTIVE).exists()
+    assert holds_expire(timezone.now() + timedelta(days=30)) == 0
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.AVAILABLE
+
+
+def test_an_expiry_is_dated_at_the_end_of_the_hold_not_when_the_job_ran(unit, buyer, manager):
+    hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=1)
+    holds_expire(hold.expires_at + timedelta(days=5))
+    hold.refresh_from_db()
+    event = hold.events.get(kind="expired")
+    change = StatusChange.objects.filter(unit=unit).latest("pk")
+    assert (change.old_status, change.new_status) == ("reserved", "available")
+    assert event.at == change.at == hold.ended_at == hold.expires_at
+
+
+def test_the_database_refuses_a_second_active_hold_on_a_unit(unit, buyer, manager):
+    hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Hold.objects.create(
+            unit=unit,
+            client=buyer,
+            manager=manager,
+            price=hold.price,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+    assert Hold.objects.filter(unit=unit).count() == 1

@@ -10,9 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kvartal.accounts.models import Role
-from kvartal.core.testing import make_user
-from kvartal.sales.models import DealEvent, LineKind, Payer, Payment, PaymentLine, PaymentMethod
+from kvartal.inventory.models import Unit
+from kvartal.sales.models import (
+    DealEvent,
+    LineKind,
+    Payer,
+    Payment,
+    PaymentLine,
+    PaymentMethod,
+)
 from kvartal.sales.selectors import allocate, deal_payment_state, payment_marks, payment_states
+from kvartal.sales.services import deals as svc
 from kvartal.sales.services.payments import (
     PaymentRefused,
     ScheduleLocked,
@@ -22,6 +30,8 @@ from kvartal.sales.services.payments import (
     schedule_line_delete,
     schedule_line_save,
 )
+from kvartal.sales.tests.factories import open_deal, refusal_state, stage
+from kvartal.testing import make_building, make_section, make_user
 
 from .factories import deal_reach, make_deal, make_unit
 
@@ -318,11 +328,43 @@ def test_payment_marks_cost_the_same_queries_for_one_unit_or_many(
     manager, cashier, django_assert_num_queries
 ):
     deals = [overdue_deal(manager, cashier) for _ in range(4)]
-    with django_assert_num_queries(3):
+    # the units (given as ids), then the deals, their lines and payments in one query
+    with django_assert_num_queries(2):
         one = payment_marks([deals[0].unit_id], timezone.now())
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         many = payment_marks([d.unit_id for d in deals], timezone.now())
     assert len(one) == 1 and len(many) == 4
+
+
+def test_a_board_reads_line_by_line_only_the_deals_that_may_owe(manager, cashier):
+    """The board's query leaves out deals paid up for past dates (most of a building's): a
+    payment a kopeck short still counts, and payments that add up in awkward fractions (REAL
+    sums on SQLite) still add up."""
+    from kvartal.inventory.selectors import chessboard
+    from kvartal.sales.selectors.payments import _board_money
+
+    section = make_section(floors=1, per_floor=4)
+    late, on_time, paid_up, short = (
+        make_deal(manager=manager, unit=unit, price=D("1000000"))
+        for unit in section.units.order_by("position")
+    )
+    for deal in (late, paid_up, short):
+        schedule_generate(deal=deal, by=manager, first_due=TODAY() - timedelta(days=5))
+    schedule_generate(deal=on_time, by=manager, first_due=TODAY() + timedelta(days=5))
+    for amount in ("333333.33", "333333.33", "333333.34"):
+        payment_record(deal=paid_up, amount=D(amount), received_on=TODAY(), by=cashier)
+    for amount in ("0.10", "0.20", "999999.69"):
+        payment_record(deal=short, amount=D(amount), received_on=TODAY(), by=cashier)
+    units = chessboard(section.building).units
+
+    rows = _board_money(units, section.building_id, today=TODAY())
+    assert {row[1] for row in rows} == {late.pk, short.pk}
+    marks = payment_marks(units, timezone.now())
+    assert {unit_id: [m.css for m in found] for unit_id, found in marks.items()} == {
+        late.unit_id: ["overdue"],
+        short.unit_id: ["overdue"],
+    }
+    assert "0.01" in marks[short.unit_id][0].title
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -333,7 +375,8 @@ def test_the_cashier_records_a_payment_on_the_deal_page(client, cashier, manager
     client.force_login(cashier)
     url = reverse("sales:deal-payments", args=[deal.pk])
     response = client.post(
-        url, {"action": "record", "pay-amount": "500 000", "pay-received_on": TODAY().isoformat()}
+        reverse("sales:payment-record", args=[deal.pk]),
+        {"pay-amount": "500 000", "pay-received_on": TODAY().isoformat()},
     )
     assert response.status_code == 302
     assert deal_payment_state(deal).received == D("500000")
@@ -342,23 +385,23 @@ def test_the_cashier_records_a_payment_on_the_deal_page(client, cashier, manager
 
 
 @pytest.mark.parametrize(
-    ("amount", "message"),
+    ("amount", "message", "status"),
     [
-        ("2000000.01", "more than the outstanding"),
-        ("abc", "Enter a number"),
-        ("0", "greater than zero"),
+        ("2000000.01", "more than the outstanding", 409),  # the payment rule refuses it
+        ("abc", "Enter a number", 400),  # the form does
+        ("0", "greater than zero", 409),
     ],
 )
 def test_bad_amounts_on_the_page_give_a_clear_message_and_change_nothing(
-    client, cashier, manager, amount, message
+    client, cashier, manager, amount, message, status
 ):
     deal = make_deal(manager=manager, price=D("2000000"))
     client.force_login(cashier)
     response = client.post(
-        reverse("sales:deal-payments", args=[deal.pk]),
-        {"action": "record", "pay-amount": amount, "pay-received_on": TODAY().isoformat()},
+        reverse("sales:payment-record", args=[deal.pk]),
+        {"pay-amount": amount, "pay-received_on": TODAY().isoformat()},
     )
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in response.content.decode()
     assert not Payment.objects.exists()
 
@@ -370,10 +413,10 @@ def test_schedule_edit_after_signing_is_refused_on_the_page(client, manager):
     before = money_rows(deal)
     client.force_login(manager)
     response = client.post(
-        reverse("sales:deal-payments", args=[deal.pk]),
-        {"action": "generate", "plan-payment_method": "instalments", "plan-months": "6"},
+        reverse("sales:schedule-generate", args=[deal.pk]),
+        {"plan-payment_method": "instalments", "plan-months": "6"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "only before the contract is signed" in response.content.decode()
     assert money_rows(deal) == before
 
@@ -382,8 +425,8 @@ def test_a_manager_cannot_record_payments_nor_open_another_managers_deal(client,
     deal = make_deal(manager=manager, price=D("2000000"))
     client.force_login(manager)
     response = client.post(
-        reverse("sales:deal-payments", args=[deal.pk]),
-        {"action": "record", "pay-amount": "10", "pay-received_on": TODAY().isoformat()},
+        reverse("sales:payment-record", args=[deal.pk]),
+        {"pay-amount": "10", "pay-received_on": TODAY().isoformat()},
     )
     assert response.status_code == 403
     other = make_deal(price=D("2000000"))
@@ -420,8 +463,7 @@ def test_the_cashiers_desk_costs_the_same_queries_for_more_deals(
 
 
 def test_a_parking_space_in_a_residential_building_gets_its_paid_mark(manager, cashier):
-    from kvartal.core.testing import make_building, make_section
-    from kvartal.inventory.models import Unit, UnitKind
+    from kvartal.inventory.models import UnitKind
 
     building = make_building()
     make_section(building, floors=1, per_floor=2, price_per_m2=D("150000"))
@@ -432,3 +474,93 @@ def test_a_parking_space_in_a_residential_building_gets_its_paid_mark(manager, c
     payment_record(deal=deal, amount=D("900000"), received_on=TODAY(), by=cashier)
     marks = payment_marks([space.pk], timezone.now())
     assert [m.css for m in marks[space.pk]] == ["paid"]
+
+
+def test_the_contract_is_not_signed_with_a_schedule_that_does_not_add_up(unit, buyer, manager):
+    deal = open_deal(unit, buyer, manager)
+    line = deal.schedule.get()
+    schedule_line_save(
+        deal=deal, by=manager, line=line, due_date=line.due_date, amount="1000", kind="lump_sum"
+    )
+    before = refusal_state()
+    with pytest.raises(svc.StageRequirementMissing, match="correct the schedule"):
+        svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
+    assert refusal_state() == before
+
+    schedule_generate(deal=deal, by=manager)
+    svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
+    deal.refresh_from_db()
+    assert deal.stage == stage("signed")
+
+
+def test_an_instalment_deal_opens_with_its_default_schedule(unit, buyer, manager):
+    deal = open_deal(unit, buyer, manager, payment_method="instalments")
+    lines = list(deal.schedule.all())
+    assert len(lines) == 13  # 20 % down, then 12 months
+    assert sum(line.amount for line in lines) == deal.total_due
+
+
+def test_a_schedule_running_past_year_9999_is_refused(client, unit, buyer, manager):
+    deal = open_deal(unit, buyer, manager)
+    before = refusal_state()
+    with pytest.raises(Exception) as error:
+        schedule_generate(
+            deal=deal, by=manager, first_due=date(9999, 12, 1), payment_method="instalments"
+        )
+    assert "past the end of the calendar" in str(error.value)
+    assert refusal_state() == before
+    client.force_login(manager)
+    response = client.post(
+        reverse("sales:schedule-generate", args=[deal.pk]),
+        {
+            "plan-payment_method": "instalments",
+            "plan-first_due": "9999-12-01",
+            "plan-months": "12",
+        },
+    )
+    assert response.status_code == 400
+    assert "past the end of the calendar" in response.content.decode()
+    assert refusal_state() == before
+
+
+def test_deleting_a_schedule_line_that_is_gone_is_a_message(client, unit, buyer, manager):
+    deal = open_deal(unit, buyer, manager)
+    client.force_login(manager)
+    before = refusal_state()
+    response = client.post(reverse("sales:schedule-line-delete", args=[deal.pk, 999999]))
+    assert response.status_code == 400
+    assert "no longer in the schedule" in response.content.decode()
+    assert refusal_state() == before
+
+
+def test_the_chessboard_with_every_sales_mark_costs_five_queries(client, manager, cashier):
+    """The building, its sections with their floors, its units, the deals' money and the
+    running promotions: five queries (besides the session and the user) for a board with an
+    overdue deal, a hold running out and a promotion, however many units it has."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kvartal.sales.services.holds import hold_create
+
+    from .factories import make_client, make_promotion
+
+    section = make_section(floors=3, per_floor=4)
+    units = list(section.units.order_by("pk"))
+    overdue_deal(manager, cashier, unit=units[0])
+    hold_create(
+        unit=units[1], client=make_client(manager=manager), manager=manager, by=manager, days=1
+    )
+    make_promotion(name="Весна", buildings=[section.building])
+    client.force_login(manager)
+    url = reverse("inventory:building-chessboard", args=[section.building_id])
+    client.get(url)  # the sales settings are remembered after the first read
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    own = [
+        q["sql"]
+        for q in queries.captured_queries
+        if '"django_session"' not in q["sql"] and '"accounts_user"' not in q["sql"]
+    ]
+    assert len(own) <= 5, "\n".join(own)
+    html = response.content.decode()
+    assert "overdue" in html and "expiring" in html and "promo" in html

@@ -15,12 +15,12 @@ from django.db import connection
 from kvartal.accounts.models import Role
 from kvartal.clients.services import client_create
 from kvartal.core.errors import DomainError
-from kvartal.core.testing import make_building, make_section, make_user
 from kvartal.inventory.models import StatusChange, Unit, UnitStatus
 from kvartal.sales.models import Deal, DealEvent, Hold, HoldEvent, HoldState, SalesSettings
 from kvartal.sales.services.deals import BuyerShare, deal_open
 from kvartal.sales.services.holds import UnitNotAvailable, hold_create
 from kvartal.sales.tests.factories import default_scheme
+from kvartal.testing import make_building, make_section, make_user
 
 THREADS = 18
 UNITS = 3
@@ -72,7 +72,7 @@ def test_of_many_clients_racing_for_a_unit_exactly_one_holds_it():
     assert not other, other
     assert Counter(unit_id for unit_id, _ in won) == {u.pk: 1 for u in units}
     assert len(refused) == THREADS - UNITS
-    assert all("already held" in message or "not available" in message for _, message in refused)
+    assert all("already held" in message or "not on sale" in message for _, message in refused)
 
     winners = {hold_id for _, hold_id in won}
     assert set(Hold.objects.values_list("pk", flat=True)) == winners
@@ -149,7 +149,7 @@ def test_of_many_managers_opening_deals_on_the_same_units_exactly_one_wins_each(
     assert not other, other
     assert Counter(unit_id for unit_id, _ in won) == {u.pk: 1 for u in units}
     assert len(refused) == THREADS - UNITS
-    assert all("in another deal" in message for _, message in refused), refused
+    assert all("is in a deal" in message for _, message in refused), refused
     winners = {deal_id for _, deal_id in won}
     assert set(Deal.objects.values_list("pk", flat=True)) == winners
     assert len({d.number for d in Deal.objects.all()}) == UNITS
@@ -199,3 +199,73 @@ def test_holds_and_deals_racing_for_the_same_units_never_overlap():
             assert unit.status == UnitStatus.RESERVED
     # Exactly one winner per unit.
     assert Counter(unit_id for unit_id, _ in won) == {u.pk: 1 for u in units}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deals_opened_at_once_on_free_units_all_get_a_number():
+    """Numbering never refuses a valid deal: 32 managers open deals at once on 32 different
+    free units; every deal opens, numbers one to 32 of the year without a gap. (The counter
+    row is locked; reading the last number and adding one refused a quarter of them.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the race is PostgreSQL's")
+    count = 32
+    SalesSettings.current()
+    default_scheme()
+    building = make_building()
+    make_section(building, floors=4, per_floor=count // 4)
+    units = list(Unit.objects.filter(building=building).order_by("pk"))
+    assert len(units) == count
+    contenders = _contenders(count, units)
+
+    won, refused, other = _race(
+        contenders,
+        lambda n, unit, buyer, manager: (
+            deal_open(by=manager, unit=unit, buyers=[BuyerShare(buyer)]).number
+        ),
+    )
+
+    assert not other, other
+    assert not refused, refused
+    numbers = sorted(number for _, number in won)
+    year = numbers[0].split("-")[1]
+    assert numbers == [f"Д-{year}-{n:05d}" for n in range(1, count + 1)]
+    assert Deal.objects.count() == count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deals_of_several_units_racing_for_a_parking_space_one_wins_and_losers_change_nothing():
+    """Each contender opens a deal of its own apartment and one of a few parking spaces:
+    on each parking space exactly one deal wins; every other deal is refused whole, naming
+    the parking space, and its apartment stays on sale."""
+    from kvartal.sales.models import DealUnit
+    from kvartal.sales.tests.factories import make_unit_set
+
+    SalesSettings.current()
+    default_scheme()
+    spaces = make_unit_set(parkings=UNITS, storages=0)["parkings"]
+    building = make_building()
+    make_section(building, floors=3, per_floor=THREADS // 3)
+    flats = list(Unit.objects.filter(building=building).order_by("pk"))
+    contenders = _contenders(THREADS, spaces)
+    flat_of = {n: flats[n] for n, *_rest in contenders}
+
+    won, refused, other = _race(
+        contenders,
+        lambda n, unit, buyer, manager: (
+            deal_open(by=manager, unit=flat_of[n], units=[unit], buyers=[BuyerShare(buyer)]).pk
+        ),
+    )
+
+    assert not other, other
+    assert Counter(unit_id for unit_id, _ in won) == {u.pk: 1 for u in spaces}
+    assert len(refused) == THREADS - UNITS
+    names = {u.pk: str(u) for u in spaces}
+    assert all(message == f"{names[uid]} is in a deal." for uid, message in refused), refused
+    winners = {deal_id for _, deal_id in won}
+    assert set(Deal.objects.values_list("pk", flat=True)) == winners
+    assert DealUnit.objects.filter(is_active=True).count() == 2 * UNITS
+    taken = set(DealUnit.objects.values_list("unit_id", flat=True))
+    for unit in flats:
+        unit.refresh_from_db()
+        assert unit.status == (UnitStatus.IN_DEAL if unit.pk in taken else UnitStatus.AVAILABLE)
+    assert set(DealEvent.objects.values_list("deal_id", flat=True)) == winners

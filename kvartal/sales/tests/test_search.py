@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kvartal.accounts.models import Role
-from kvartal.core.testing import make_user
 from kvartal.sales.selectors import global_search, unit_search
+from kvartal.testing import make_user
 
 from .factories import deal_reach, make_client, make_deal
 
@@ -166,3 +166,27 @@ def test_global_search_costs_the_same_queries_for_more_rows(
     with django_assert_max_num_queries(10):
         response = client.get(reverse("sales:search"), {"q": "Д-2027"})
     assert response.content.decode().count("Д-2027-") == 6
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["changed_to=9999-12-31", "changed_from=0001-01-01", "sold_to=9999-12-31&sold_from=2020-01-01"],
+)
+def test_the_unit_search_refuses_days_off_the_calendar(client, manager, query):
+    client.force_login(manager)
+    response = client.get(reverse("sales:unit-search") + "?" + query)
+    assert response.status_code == 400
+    assert "Choose a day from 1900 to 2999." in response.content.decode()
+
+
+def test_the_header_and_the_cashier_read_a_code_as_the_catalogue_does(deals, director):
+    """One rule for "number or code" (``inventory.search.number_or_code_q``): a partial code
+    (section and floor) finds the units under it, in the header's search and the cashier's."""
+    from kvartal.sales.selectors.payments import deals_with_money_due
+
+    mine, _theirs = deals
+    stem = mine.unit.code.rsplit(".", 1)[0] + "."
+    assert mine.unit_id in {u.pk for u in global_search(director, stem).units}
+    assert all(u.code.startswith(stem) for u in global_search(director, stem).units)
+    cashier_found = {d.pk for d in deals_with_money_due(director, query=mine.unit.code)}
+    assert mine.pk in cashier_found

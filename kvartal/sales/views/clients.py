@@ -5,19 +5,22 @@ payments). They live in sales because they show deals; the writes are clients' p
 from datetime import datetime, time
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import CLIENTS_PERSONAL, CLIENTS_VIEW, has_capability, require
+from kvartal.clients import extensions
 from kvartal.clients.forms import ClientFilterForm
-from kvartal.clients.models import Client, ClientEventKind, Need
+from kvartal.clients.models import Client, ClientEventKind, Need, NeedChange
 from kvartal.clients.normalize import format_phone
 from kvartal.clients.selectors import matching_units, search_clients
+from kvartal.core.pages import paginate
 
-from ..client_stats import (
+from ..models import Hold, Payment, with_shown_states
+from ..selectors.clients import (
     FIGURES,
     client_deals,
     exact_average,
@@ -25,7 +28,6 @@ from ..client_stats import (
     ordered,
     with_figures,
 )
-from ..models import Hold, Payment
 
 SORTABLE = ("name", *FIGURES, "created")
 
@@ -52,7 +54,7 @@ def client_list(request):
     """Clients and companies with bought / in work / refused / average check, sortable and
     filterable by them (who bought the most, the largest average check, the fewest …)."""
     form = ClientFilterForm(request.GET or None, user=request.user)
-    clients = Client.objects.visible_to(request.user).select_related("manager")
+    clients = Client.objects.for_user(request.user).select_related("manager")
     if form.is_valid():
         data = form.cleaned_data
         clients = search_clients(clients, data["q"])
@@ -60,6 +62,8 @@ def client_list(request):
             clients = clients.filter(kind=data["kind"])
         if data["manager"]:
             clients = clients.filter(manager=data["manager"])
+        if data["tag"]:
+            clients = clients.filter(tags=data["tag"])
     clients = with_figures(clients)
     if form.is_valid():
         data = form.cleaned_data
@@ -76,7 +80,7 @@ def client_list(request):
         if data["refused"]:
             clients = clients.filter(refused_count__gt=0)
     clients, sort = ordered(clients, request.GET.get("sort", "name"))
-    page = Paginator(clients, 50).get_page(request.GET.get("page"))
+    page = paginate(request, clients.prefetch_related("tags"))
     for row in page.object_list:
         row.avg_check = exact_average(row.bought_sum, row.bought_count)
     filtered = any(
@@ -105,15 +109,21 @@ def client_detail(request, pk):
     merged = Client.objects.filter(pk=pk, merged_into__isnull=False).first()
     if merged is not None:
         # A merged-away duplicate opens its kept client (when that one is visible).
-        target = get_object_or_404(
-            Client.objects.visible_to(request.user), pk=merged.merged_into_id
-        )
+        target = get_object_or_404(Client.objects.for_user(request.user), pk=merged.merged_into_id)
         messages.info(request, _("This record was merged into another client."))
         return redirect("sales:client-detail", pk=target.pk)
     client = get_object_or_404(
-        Client.objects.visible_to(request.user).select_related("manager"), pk=pk
+        Client.objects.for_user(request.user).select_related("manager"), pk=pk
     )
-    need = Need.objects.filter(client=client).prefetch_related("projects").first()
+    needs = list(
+        Need.objects.filter(client=client)
+        .prefetch_related("projects")
+        .order_by("status", "-created_at", "-pk")
+    )
+    need = needs[0] if needs else None  # the newest current one (statuses sort "active" first)
+    need_changes = list(
+        NeedChange.objects.filter(need__client=client).select_related("actor", "need")[:30]
+    )
     now = timezone.now()
     deals = list(client_deals(client))
     holds = list(Hold.objects.filter(client=client).select_related("unit__building", "manager"))
@@ -128,18 +138,32 @@ def client_detail(request, pk):
             "figures": figures_of(client),
             "contacts": client.contacts.all(),
             "people": client.people.all(),
+            "acts_for": client.acts_for.select_related("company"),
             "consents": client.consents.select_related("recorded_by"),
             "need": need,
+            "needs": needs,
+            "need_changes": need_changes,
             "matches": list(matching_units(need, now=now)) if need else [],
             "deals": deals,
             "open_tasks": open_tasks,
             "timeline": _timeline(client, deals=deals, holds=holds, payments=payments),
+            "panels": client_panels(request, client),
             "show_passport": has_capability(request.user, CLIENTS_PERSONAL),
             "now": now,
             "nav": "clients",
             "crumbs": [(reverse("sales:client-list"), _("Clients")), (None, client.display_name)],
         },
     )
+
+
+def client_panels(request, client) -> list[str]:
+    """The blocks higher apps add to the client card (``clients.extensions.client_panels``),
+    rendered in their order."""
+    panels = sorted(
+        (panel for provider in extensions.client_panels for panel in provider(request, client)),
+        key=lambda panel: panel.order,
+    )
+    return [render_to_string(p.template, p.context, request=request) for p in panels]
 
 
 def _timeline(client, *, deals, holds, payments) -> list[dict]:
@@ -179,15 +203,15 @@ def _timeline(client, *, deals, holds, payments) -> list[dict]:
                 "overdue": t.is_overdue(),
             }
         )
-    for h in holds:
+    for h in with_shown_states(holds):
         rows.append(
             {
                 "at": h.starts_at,
                 "css": "ev-hold",
                 "kind": h.get_kind_display(),
                 "who": h.manager,
-                "text": f"{h.unit} · {h.get_state_display()}",
-                "until": h.expires_at,
+                "text": f"{h.unit} · {h.shown}",
+                "until": None if h.shown.ended else h.expires_at,
                 "url": reverse("inventory:unit-detail", args=[h.unit_id]),
             }
         )

@@ -7,7 +7,6 @@ the reason and changes nothing.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,21 +20,24 @@ from kvartal.accounts.permissions import (
     SALES_VIEW,
     has_capability,
     require,
-    visible_managers,
 )
 from kvartal.clients.models import Client
+from kvartal.clients.picker import search_pressed
 from kvartal.clients.services import client_create
 from kvartal.core.errors import DomainError
-from kvartal.inventory.forms import apply_errors
+from kvartal.core.ids import parse_id
+from kvartal.core.pages import form_page, paginate, refuse
 from kvartal.inventory.models import Unit
 
 from .. import selectors
 from ..forms.deals import (
+    AddUnitForm,
     BtiForm,
     DealFilterForm,
     DealTermsForm,
     DiscountForm,
     ReasonForm,
+    RemoveUnitForm,
     StageMoveForm,
     SwapForm,
     buyer_formset,
@@ -53,13 +55,6 @@ def _deal_or_404(request, pk: int) -> Deal:
         raise Http404 from None
 
 
-def _refused(form, error) -> None:
-    if isinstance(error, DomainError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    else:
-        apply_errors(form, error)
-
-
 def _crumbs(deal: Deal | None = None, *tail):
     crumbs = [(reverse("sales:deal-list"), _("Deals"))]
     if deal is not None:
@@ -67,19 +62,37 @@ def _crumbs(deal: Deal | None = None, *tail):
     return [*crumbs, *tail]
 
 
-def _form_page(request, deal, form, *, title, submit, extra=None, template=None):
-    context = {
-        "deal": deal,
-        "form": form,
-        "title": title,
-        "submit": submit,
-        "crumbs": _crumbs(deal, (None, title)),
-        "cancel_url": reverse("sales:deal-detail", args=[deal.pk]),
-        "nav": "deals",
-        **(extra or {}),
-    }
-    status = 400 if request.method == "POST" else 200
-    return render(request, template or "sales/deal_form_page.html", context, status=status)
+def _form_page(request, deal, form, *, title, submit, template=None, blocker=None, **context):
+    """A deal's action page; ``blocker`` (the deal's refusal, e.g. ``deal.swap_blocker``)
+    shows instead of the form."""
+    return form_page(
+        request,
+        form,
+        title=title,
+        submit=submit,
+        crumbs=_crumbs(deal, (None, title)),
+        cancel_url=reverse("sales:deal-detail", args=[deal.pk]),
+        nav="deals",
+        template=template or "sales/deal_form_page.html",
+        status=400 if request.method == "POST" else 200,
+        deal=deal,
+        blocker=blocker,
+        **context,
+    )
+
+
+def _deal_action(request, deal, form, service, *, done, title, submit, blocker=None, **context):
+    """A deal's one-form action: on a valid POST ``service(deal=, by=, **cleaned_data)``;
+    refused, the form shows why (nothing changed); done, the deal page with ``done``."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(deal=deal, by=request.user, **form.cleaned_data)
+        except (DomainError, ValidationError) as error:
+            refuse(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("sales:deal-detail", pk=deal.pk)
+    return _form_page(request, deal, form, title=title, submit=submit, blocker=blocker, **context)
 
 
 @require(SALES_VIEW)
@@ -87,7 +100,7 @@ def deal_list(request):
     form = DealFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     deals = selectors.deal_list(request.user, filters)
-    page = Paginator(deals, PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, deals, PER_PAGE)
     context = {
         "form": form,
         "page": page,
@@ -100,19 +113,16 @@ def deal_list(request):
 
 
 def _hold_for(request) -> Hold | None:
-    pk = request.GET.get("hold") or request.POST.get("hold")
-    if not pk or not str(pk).isdigit():
+    pk = parse_id(request.GET.get("hold") or request.POST.get("hold"))
+    if pk is None:
         return None
-    holds = Hold.objects.select_related("unit", "client")
-    managers = visible_managers(request.user)
-    if managers is not None:
-        holds = holds.filter(manager_id__in=managers)
+    holds = Hold.objects.for_user(request.user).select_related("unit", "client")
     return get_object_or_404(holds, pk=pk)
 
 
 def _unit_for(request) -> Unit | None:
-    pk = request.GET.get("unit") or request.POST.get("unit")
-    if not pk or not str(pk).isdigit():
+    pk = parse_id(request.GET.get("unit") or request.POST.get("unit"))
+    if pk is None:
         return None
     return get_object_or_404(Unit.objects.with_place(), pk=pk)
 
@@ -129,18 +139,23 @@ def deal_create(request):
     data = request.POST or None
     terms = DealTermsForm(data, user=request.user, unit=unit)
     initial = [{"client": hold.client_id}] if hold is not None else None
-    asked = request.GET.get("client", "")
+    asked = parse_id(request.GET.get("client"))
     # From a client's page: that client as the first buyer, if the user may pick them.
     if (
         initial is None
         and request.method == "GET"
-        and asked.isdigit()
-        and Client.objects.visible_to(request.user).in_use().filter(pk=asked).exists()
+        and asked is not None
+        and Client.objects.for_user(request.user).in_use().filter(pk=asked).exists()
     ):
-        initial = [{"client": int(asked)}]
+        initial = [{"client": asked}]
     buyers = buyer_formset(data, user=request.user, initial=initial)
     blocker = None
-    if request.method == "POST" and terms.is_valid() and buyers.is_valid():
+    if (
+        request.method == "POST"
+        and not search_pressed(buyers, terms)
+        and terms.is_valid()
+        and buyers.is_valid()
+    ):
         t = terms.cleaned_data
 
         def create(**fields):
@@ -152,6 +167,7 @@ def deal_create(request):
                     by=request.user,
                     unit=unit,
                     hold=hold,
+                    units=t["units"],
                     buyers=buyers.buyers(create=create),
                     manager=t["manager"],
                     agency=t["agency"],
@@ -167,7 +183,7 @@ def deal_create(request):
             if isinstance(error, DomainError) and error.field in ("unit", "hold", "buyers"):
                 blocker = error.message
             else:
-                _refused(terms, error)
+                refuse(terms, error)
         else:
             messages.success(request, _("Deal %(number)s opened.") % {"number": deal.number})
             return redirect("sales:deal-detail", pk=deal.pk)
@@ -185,7 +201,7 @@ def deal_create(request):
         request,
         "sales/deal_create.html",
         context,
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not search_pressed(buyers, terms) else 200,
     )
 
 
@@ -213,20 +229,20 @@ def deal_detail(request, pk: int):
         "deal": deal,
         "buyers": list(deal.buyers.all()),
         "events": events,
-        "stages": list(deal.scheme.stages.all()),
+        "stages": (stages := list(deal.scheme.stages.all())),
+        "sold_stage": next((s for s in stages if s.counts_as_sale), None),
         "scheme_name": gettext(deal.scheme.name),
         "stage_forms": _stage_forms(request, deal) if deal.is_active else [],
         "can_act": can_act,
-        "can_terminate": (
-            deal.is_active
-            and has_capability(request.user, SALES_APPROVE)
-            and services.termination_stage(deal) is not None
+        "can_terminate": deal.can_terminate(request.user),
+        "can_discount": deal.can_discount(request.user),
+        "can_swap": deal.can_swap(request.user),
+        "can_change_units": deal.can_change_units(request.user),
+        "applied_promotions": list(
+            deal.applied_promotions.select_related("promotion", "deal_unit__unit")
         ),
-        "can_discount": (
-            deal.is_active and deal.stage.is_initial and has_capability(request.user, SALES_APPROVE)
-        ),
-        "can_swap": can_act and deal.stage.unit_status != "sold" and deal.bti_area is None,
-        "can_bti": can_act and deal.bti_area is None,
+        "deal_units": sorted(deal.current_units(), key=lambda r: r.unit_id != deal.unit_id),
+        "can_bti": deal.can_bti(request.user),
         "bti_form": BtiForm(),
         "paid": services.paid_total(deal),
         "nav": "deals",
@@ -245,7 +261,7 @@ def deal_move(request, pk: int):
     form = StageMoveForm(request.POST or None, stages=stages, stage=target)
     if request.method == "POST" and target is None:
         # Not a next stage: skipped, a termination (its own page), or moved meanwhile.
-        asked = Stage.objects.filter(pk=chosen if chosen.isdigit() else None).first()
+        asked = Stage.objects.filter(pk=parse_id(chosen)).first()
         form = StageMoveForm(request.POST, stages=stages)
         form.is_valid()
         form.add_error(
@@ -266,7 +282,7 @@ def deal_move(request, pk: int):
                 reason=data.get("reason", ""),
             )
         except (DomainError, ValidationError) as error:
-            _refused(form, error)
+            refuse(form, error)
         else:
             messages.success(
                 request, _("The deal is now at “%(stage)s”.") % {"stage": target.label}
@@ -279,7 +295,7 @@ def deal_move(request, pk: int):
         form,
         title=title,
         submit=_("Move"),
-        extra={"empty": not stages and _("No further stage from here.")},
+        empty=not stages and _("No further stage from here."),
     )
 
 
@@ -288,40 +304,31 @@ def deal_discount(request, pk: int):
     """A sales head sets the manual discount a manager could not give (before signing)."""
     deal = _deal_or_404(request, pk)
     form = DiscountForm(request.POST or None, initial={"manual_discount": deal.manual_discount})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.deal_set_discount(deal=deal, by=request.user, **form.cleaned_data)
-        except (DomainError, ValidationError) as error:
-            _refused(form, error)
-        else:
-            messages.success(request, _("Discount set; the schedule was laid out again."))
-            return redirect("sales:deal-detail", pk=deal.pk)
-    return _form_page(request, deal, form, title=_("Discount"), submit=_("Save"))
+    return _deal_action(
+        request,
+        deal,
+        form,
+        services.deal_set_discount,
+        done=_("Discount set; the schedule was laid out again."),
+        title=_("Discount"),
+        submit=_("Save"),
+        blocker=deal.discount_blocker(request.user),
+    )
 
 
 @require(SALES_APPROVE)
 def deal_terminate(request, pk: int):
     deal = _deal_or_404(request, pk)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.deal_terminate(deal=deal, by=request.user, reason=form.cleaned_data["reason"])
-        except (DomainError, ValidationError) as error:
-            _refused(form, error)
-        else:
-            messages.success(
-                request,
-                _("Deal %(number)s terminated; the unit is back on sale.")
-                % {"number": deal.number},
-            )
-            return redirect("sales:deal-detail", pk=deal.pk)
-    return _form_page(
+    return _deal_action(
         request,
         deal,
-        form,
+        ReasonForm(request.POST or None),
+        services.deal_terminate,
+        done=_("Deal %(number)s terminated; the unit is back on sale.") % {"number": deal.number},
         title=_("Terminate the deal"),
         submit=_("Terminate"),
-        extra={"danger": True},
+        blocker=deal.terminate_blocker(request.user),
+        danger=True,
     )
 
 
@@ -344,7 +351,12 @@ def deal_buyers(request, pk: int):
     for f in buyers.forms:
         qs = f.fields["client"].queryset
         f.fields["client"].queryset = (qs | qs.model.objects.filter(pk__in=current)).distinct()
-    if request.method == "POST" and form.is_valid() and buyers.is_valid():
+    if (
+        request.method == "POST"
+        and not search_pressed(buyers, form)
+        and form.is_valid()
+        and buyers.is_valid()
+    ):
 
         def create(**fields):
             return client_create(by=request.user, manager=deal.manager, **fields)
@@ -358,7 +370,7 @@ def deal_buyers(request, pk: int):
                     reason=form.cleaned_data["reason"],
                 )
         except (DomainError, ValidationError) as error:
-            _refused(form, error)
+            refuse(form, error)
         else:
             messages.success(request, _("Buyers changed."))
             return redirect("sales:deal-detail", pk=deal.pk)
@@ -368,7 +380,7 @@ def deal_buyers(request, pk: int):
         form,
         title=_("Change buyers"),
         submit=_("Save buyers"),
-        extra={"buyers": buyers},
+        buyers=buyers,
         template="sales/deal_buyers.html",
     )
 
@@ -376,21 +388,50 @@ def deal_buyers(request, pk: int):
 @require(SALES_DEAL)
 def deal_swap(request, pk: int):
     deal = _deal_or_404(request, pk)
-    form = SwapForm(request.POST or None, deal=deal)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.deal_swap_unit(
-                deal=deal,
-                unit=form.cleaned_data["unit"],
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-        except (DomainError, ValidationError) as error:
-            _refused(form, error)
-        else:
-            messages.success(request, _("The deal moved to another unit."))
-            return redirect("sales:deal-detail", pk=deal.pk)
-    return _form_page(request, deal, form, title=_("Swap the unit"), submit=_("Move the deal"))
+    return _deal_action(
+        request,
+        deal,
+        SwapForm(request.POST or None, deal=deal),
+        services.deal_swap_unit,
+        done=_("The deal moved to another unit."),
+        title=_("Swap the unit"),
+        submit=_("Move the deal"),
+        blocker=deal.swap_blocker(request.user),
+    )
+
+
+@require(SALES_DEAL)
+def deal_unit_add(request, pk: int):
+    """Add a parking space, a storage room or another unit to the deal (before signing)."""
+    deal = _deal_or_404(request, pk)
+    return _deal_action(
+        request,
+        deal,
+        AddUnitForm(request.POST or None, deal=deal),
+        services.deal_add_unit,
+        done=_("Unit added; the price and the schedule follow."),
+        title=_("Add a unit"),
+        submit=_("Add"),
+        blocker=deal.units_blocker(request.user),
+    )
+
+
+@require(SALES_DEAL)
+def deal_unit_remove(request, pk: int):
+    """Take a unit out of the deal (before signing), with a reason."""
+    deal = _deal_or_404(request, pk)
+    unit_id = parse_id(request.GET.get("unit"))
+    initial = {"unit": unit_id} if unit_id is not None else {}
+    return _deal_action(
+        request,
+        deal,
+        RemoveUnitForm(request.POST or None, deal=deal, initial=initial),
+        services.deal_remove_unit,
+        done=_("Unit removed; it is back on sale."),
+        title=_("Remove a unit"),
+        submit=_("Remove"),
+        blocker=deal.units_blocker(request.user),
+    )
 
 
 @require(SALES_DEAL)
@@ -403,7 +444,7 @@ def deal_bti(request, pk: int):
                 deal=deal, bti_area=form.cleaned_data["bti_area"], by=request.user
             )
         except (DomainError, ValidationError) as error:
-            _refused(form, error)
+            refuse(form, error)
         else:
             if deal.bti_adjustment:
                 messages.success(
@@ -421,15 +462,14 @@ def deal_bti(request, pk: int):
         form,
         title=_("BTI measurement"),
         submit=_("Record"),
-        extra={
-            "note": _(
-                "Contract area %(area)s m². Within ±%(tol)s m² nothing is recalculated; beyond "
-                "it the difference is charged or refunded at %(per_m2)s ₽ per m²."
-            )
-            % {
-                "area": deal.area,
-                "tol": settings.bti_tolerance_m2,
-                "per_m2": deal.price_per_m2,
-            }
+        blocker=deal.bti_blocker(request.user),
+        note=_(
+            "Contract area %(area)s m². Within ±%(tol)s m² nothing is recalculated; beyond "
+            "it the difference is charged or refunded at %(per_m2)s ₽ per m²."
+        )
+        % {
+            "area": deal.area,
+            "tol": settings.bti_tolerance_m2,
+            "per_m2": deal.price_per_m2,
         },
     )

@@ -5,26 +5,29 @@ validates a form, calls one service and redirects; a refused action re-renders t
 with the reason (status 409) and changes nothing.
 """
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from kvartal.accounts.models import Notice
 from kvartal.accounts.permissions import SALES_HOLD, SALES_VIEW, require
+from kvartal.accounts.services import notices_mark_read
+from kvartal.clients.picker import search_pressed
 from kvartal.core.errors import DomainError
-from kvartal.inventory.forms import apply_errors
+from kvartal.core.ids import parse_id
+from kvartal.core.pages import form_page, paginate, refuse
 from kvartal.inventory.models import Unit
 
 from .. import selectors
+from ..availability import unit_blocker
 from ..forms.holds import CancelForm, ExtendForm, HoldForm, HoldListFilter, QueueForm
-from ..models import SalesSettings
+from ..models import Hold, QueueEntry, with_shown_states
 from ..services import holds as services
 
 
@@ -47,32 +50,20 @@ def _unit_crumbs(unit: Unit, *tail):
     ]
 
 
-def _refused(form, error: Exception) -> None:
-    """A service's refusal next to the field it concerns, or on top of the form."""
-    if isinstance(error, ValidationError):
-        apply_errors(form, error)
-        return
-    field = getattr(error, "field", None)
-    form.add_error(field if field in form.fields else None, str(error))
-
-
 def preset_client(request, form) -> None:
     """``?client=<id>`` (from a client's page): that client chosen up front, when the user may
     pick them (the form's queryset: clients the user sees, in use); otherwise ignored."""
-    pk = request.GET.get("client", "")
+    pk = parse_id(request.GET.get("client"))
     if (
         request.method == "GET"
-        and pk.isdigit()
+        and pk is not None
         and form.fields["client"].queryset.filter(pk=pk).exists()
     ):
-        form.fields["client"].initial = int(pk)
+        form.fields["client"].initial = pk
 
 
 def _page(request, template: str, context: dict, form) -> object:
-    status = 200
-    if form.errors:  # 409: a rule refused the action; 400: the input was bad
-        status = 409 if getattr(form, "refused", False) else 400
-    return render(request, template, {"form": form, "nav": "holds", **context}, status=status)
+    return form_page(request, form, nav="holds", template=template, **context)
 
 
 # --- holding --------------------------------------------------------------------------------
@@ -80,27 +71,30 @@ def _page(request, template: str, context: dict, form) -> object:
 
 @require(SALES_HOLD)
 def hold_create(request, pk: int):
-    unit = get_object_or_404(Unit.objects.with_place(), pk=pk)
+    """A sent form goes straight to the service, which reads the unit once, under its lock
+    (a unit that does not exist: 404); the unit is read for the page only to show it."""
     form = HoldForm(request.POST or None, user=request.user)
     preset_client(request, form)
-    done = _next(request, reverse("inventory:unit-detail", args=[unit.pk]))
-    if request.method == "POST" and form.is_valid():
+    done = _next(request, reverse("inventory:unit-detail", args=[pk]))
+    if request.method == "POST" and not search_pressed(form) and form.is_valid():
         try:
-            hold = services.hold_create(unit=unit, by=request.user, **form.hold_kwargs())
+            hold = services.hold_create(unit=Unit(pk=pk), by=request.user, **form.hold_kwargs())
+        except Unit.DoesNotExist:
+            raise Http404 from None
         except (DomainError, ValidationError) as error:
-            _refused(form, error)
-            form.refused = isinstance(error, DomainError)
+            refuse(form, error)
         else:
             until = timezone.localtime(hold.expires_at)
             messages.success(
                 request,
                 _("%(unit)s is held for %(client)s until %(until)s.")
-                % {"unit": unit, "client": hold.client, "until": f"{until:%d.%m.%Y %H:%M}"},
+                % {"unit": hold.unit, "client": hold.client, "until": f"{until:%d.%m.%Y %H:%M}"},
             )
             return redirect(done)
+    unit = get_object_or_404(Unit.objects.with_place(), pk=pk)
     context = {
         "unit": unit,
-        "blocker": services.unit_blocker(unit),
+        "blocker": unit_blocker(unit),
         "limits": services.limits_for(request.user),
         "next": done,
         "title": _("Hold %(unit)s") % {"unit": unit},
@@ -112,7 +106,7 @@ def hold_create(request, pk: int):
 @require(SALES_HOLD)
 def hold_extend(request, pk: int):
     hold = get_object_or_404(
-        selectors.holds_visible_to(request.user).select_related(
+        Hold.objects.for_user(request.user).select_related(
             "unit__building__project", "client", "manager"
         ),
         pk=pk,
@@ -124,8 +118,7 @@ def hold_extend(request, pk: int):
         try:
             hold = services.hold_extend(hold=hold, by=request.user, **form.extend_kwargs())
         except DomainError as error:
-            _refused(form, error)
-            form.refused = True
+            refuse(form, error)
         else:
             until = timezone.localtime(hold.expires_at)
             messages.success(
@@ -148,7 +141,7 @@ def hold_extend(request, pk: int):
 @require(SALES_HOLD)
 def hold_cancel(request, pk: int):
     hold = get_object_or_404(
-        selectors.holds_visible_to(request.user).select_related(
+        Hold.objects.for_user(request.user).select_related(
             "unit__building__project", "client", "manager"
         ),
         pk=pk,
@@ -160,8 +153,7 @@ def hold_cancel(request, pk: int):
         try:
             services.hold_cancel(hold=hold, by=request.user, reason=form.cleaned_data["reason"])
         except DomainError as error:
-            _refused(form, error)
-            form.refused = True
+            refuse(form, error)
         else:
             messages.success(request, _("The hold of %(unit)s is cancelled.") % {"unit": unit})
             return redirect(done)
@@ -184,7 +176,7 @@ def queue_join(request, pk: int):
     form = QueueForm(request.POST or None, user=request.user)
     preset_client(request, form)
     done = _next(request, reverse("inventory:unit-detail", args=[unit.pk]))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not search_pressed(form) and form.is_valid():
         data = form.cleaned_data
         try:
             entry = services.queue_join(
@@ -196,8 +188,7 @@ def queue_join(request, pk: int):
                 by=request.user,
             )
         except (DomainError, ValidationError) as error:
-            _refused(form, error)
-            form.refused = isinstance(error, DomainError)
+            refuse(form, error)
         else:
             messages.success(
                 request,
@@ -217,7 +208,7 @@ def queue_join(request, pk: int):
 @require(SALES_HOLD)
 def queue_withdraw(request, pk: int):
     entry = get_object_or_404(
-        selectors.queue_visible_to(request.user).select_related(
+        QueueEntry.objects.for_user(request.user).select_related(
             "unit__building__project", "client"
         ),
         pk=pk,
@@ -255,13 +246,11 @@ def hold_list(request):
     if form.is_valid():
         show, mine = form.cleaned_data["show"], form.cleaned_data["mine"]
     holds = selectors.holds_list(request.user, show=show, mine=mine)
-    page = Paginator(holds, 50).get_page(request.GET.get("page"))
-    hours = SalesSettings.current().expiry_warning_hours
-    soon = timezone.now() + timedelta(hours=hours)
+    page = paginate(request, holds)
+    page.object_list = with_shown_states(page.object_list)
     context = {
         "form": form,
         "page": page,
-        "soon": soon,
         "show": show,
         "nav": "holds",
         "crumbs": [(None, _("Holds"))],
@@ -270,12 +259,10 @@ def hold_list(request):
 
 
 @require(SALES_VIEW)
+@require_GET
 def notices(request):
-    """The user's own notices, newest first; POST marks them all read."""
+    """The user's own notices, newest first."""
     mine = Notice.objects.filter(user=request.user)
-    if request.method == "POST":
-        mine.filter(read_at__isnull=True).update(read_at=timezone.now())
-        return redirect("sales:notices")
     context = {
         "notices": list(mine[:100]),
         "unread": mine.filter(read_at__isnull=True).count(),
@@ -283,3 +270,10 @@ def notices(request):
         "crumbs": [(None, _("Notices"))],
     }
     return render(request, "sales/hold_notices.html", context)
+
+
+@require(SALES_VIEW)
+@require_POST
+def notices_read(request):
+    notices_mark_read(user=request.user)
+    return redirect("sales:notices")

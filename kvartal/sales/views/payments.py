@@ -3,55 +3,40 @@ payments received, the form to record one (``sales.pay``) and, before the contra
 the schedule editor (``sales.deal``)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from kvartal.accounts.permissions import (
-    SALES_APPROVE,
     SALES_DEAL,
+    SALES_DESK,
     SALES_PAY,
     SALES_VIEW,
-    SEE_ALL,
     has_capability,
     require,
 )
 from kvartal.core.errors import DomainError
+from kvartal.core.pages import paginate, refuse
 
 from .. import selectors
-from ..forms.payments import LineForm, PaymentForm, ScheduleForm, refuse
+from ..forms.payments import LineForm, PaymentForm, ScheduleForm
+from ..models import Deal
 from ..services import payments as services
 
 
-def url_or_none(name: str, *args) -> str | None:
-    """A link to a page another part of the app may not have yet."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
-def may_read_desk(user) -> bool:
-    """The cashier's desk: the cashier and the administrator work there; the director and
-    sales heads read it (a head sees their team's deals)."""
-    return any(has_capability(user, c) for c in (SALES_PAY, SALES_APPROVE, SEE_ALL))
-
-
-@require(SALES_VIEW)
+@require(SALES_DESK)
 def cashier(request):
-    if not may_read_desk(request.user):
-        raise PermissionDenied
     query = request.GET.get("q", "")[:100]
     deals = selectors.deals_with_money_due(request.user, query=query)
     totals = selectors.cashier_totals(deals)
-    page = Paginator(deals.prefetch_related("buyers__client"), 50).get_page(request.GET.get("page"))
+    page = paginate(request, deals.prefetch_related("buyers__client"))
     rows = list(page)
     states = selectors.payment_states({d.pk: d.total_due for d in rows})
     context = {
         "rows": [
-            (deal, states[deal.pk], url_or_none("sales:deal-detail", deal.pk)) for deal in rows
+            (deal, states[deal.pk], reverse("sales:deal-detail", args=[deal.pk])) for deal in rows
         ],
         "page": page,
         "totals": totals,
@@ -62,108 +47,32 @@ def cashier(request):
     return render(request, "sales/cashier.html", context)
 
 
-def _dispatch(request, deal, forms: dict) -> bool:
-    """Run the posted action; ``True`` when it was done. A refusal lands on its form."""
-    action = request.POST.get("action")
-    needs = {"record": SALES_PAY, "generate": SALES_DEAL, "line": SALES_DEAL, "delete": SALES_DEAL}
-    if action not in needs:
-        return False
-    if not has_capability(request.user, needs[action]):
-        raise PermissionDenied
-    user = request.user
-    form = forms[{"record": "pay", "generate": "schedule"}.get(action, "line")]
-    if action != "delete" and not form.is_valid():
-        return False
-    try:
-        if action == "record":
-            data = form.cleaned_data
-            services.payment_record(
-                deal=deal,
-                amount=data["amount"],
-                received_on=data["received_on"],
-                line=data["line"],
-                document=data["document"],
-                channel=data["channel"],
-                by=user,
-            )
-            messages.success(request, _("Payment recorded."))
-        elif action == "generate":
-            data = form.cleaned_data
-            services.schedule_generate(
-                deal=deal,
-                by=user,
-                payment_method=data["payment_method"],
-                first_due=data["first_due"],
-                down_payment=data["down_payment"],
-                months=data["months"],
-            )
-            messages.success(request, _("Payment schedule made."))
-        else:
-            line_id = request.POST.get("line") if action == "delete" else form.cleaned_data["line"]
-            line = None
-            if line_id:
-                if not str(line_id).isdigit():
-                    raise ValidationError(_("This planned payment is no longer in the schedule."))
-                line = deal.schedule.filter(pk=line_id).first()
-                if line is None:
-                    raise ValidationError(_("This planned payment is no longer in the schedule."))
-            if action == "delete":
-                if line is None:
-                    raise ValidationError(_("Choose a planned payment to delete."))
-                services.schedule_line_delete(deal=deal, line=line, by=user)
-                messages.success(request, _("Planned payment deleted."))
-            else:
-                data = form.cleaned_data
-                services.schedule_line_save(
-                    deal=deal,
-                    by=user,
-                    line=line,
-                    due_date=data["due_date"],
-                    amount=data["amount"],
-                    kind=data["kind"],
-                    payer=data["payer"],
-                )
-                messages.success(request, _("Planned payment saved."))
-    except services.ScheduleLocked as error:
-        # The editor is no longer on the page: say it on top.
-        messages.error(request, error.message)
-        return False
-    except (DomainError, ValidationError) as error:
-        if action == "delete":
-            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-        else:
-            refuse(form, error)
-        return False
-    return True
-
-
-@require(SALES_VIEW)
-def deal_payments(request, pk: int):
-    deal = get_object_or_404(
-        selectors.visible_deals(request.user).select_related(
+def _deal(request, pk: int) -> Deal:
+    return get_object_or_404(
+        Deal.objects.for_user(request.user).select_related(
             "unit__building__project", "stage", "manager"
         ),
         pk=pk,
     )
-    posted = request.POST if request.method == "POST" else None
-    action = posted.get("action") if posted else None
-    forms = {
+
+
+def _forms(deal: Deal, posted=None, *, action: str = "") -> dict:
+    """The page's three forms; the one of ``action`` bound to ``posted``."""
+    return {
         "pay": PaymentForm(posted if action == "record" else None, deal=deal, prefix="pay"),
         "schedule": ScheduleForm(
-            posted if action == "generate" else None,
+            posted if action == "schedule" else None,
             prefix="plan",
             initial={"payment_method": deal.payment_method, "months": 12},
         ),
         "line": LineForm(posted if action == "line" else None, prefix="line"),
     }
-    status = 200
-    if posted is not None:
-        if _dispatch(request, deal, forms):
-            return redirect("sales:deal-payments", pk=deal.pk)
-        status = 400
+
+
+def _page(request, deal: Deal, forms: dict, *, status: int = 200):
     deal.refresh_from_db()
     state = selectors.deal_payment_state(deal)
-    deal_url = url_or_none("sales:deal-detail", deal.pk)
+    deal_url = reverse("sales:deal-detail", args=[deal.pk])
     context = {
         "deal": deal,
         "state": state,
@@ -171,16 +80,122 @@ def deal_payments(request, pk: int):
         "pay_form": forms["pay"],
         "schedule_form": forms["schedule"],
         "line_form": forms["line"],
-        "action": action,
         "can_pay": has_capability(request.user, SALES_PAY) and deal.is_active,
         "can_plan": has_capability(request.user, SALES_DEAL)
         and services.schedule_is_editable(deal),
         "deal_url": deal_url,
         "nav": "deals",
         "crumbs": [
-            (url_or_none("sales:deal-list"), _("Deals")),
+            (reverse("sales:deal-list"), _("Deals")),
             (deal_url, str(deal)),
             (None, _("Payments")),
         ],
     }
     return render(request, "sales/payment_deal.html", context, status=status)
+
+
+def _refused(request, deal: Deal, forms: dict, form, error: Exception):
+    """The page again with the refusal: on its form, or on top when the form is gone (the
+    schedule was locked meanwhile)."""
+    if isinstance(error, services.ScheduleLocked):
+        messages.error(request, error.message)
+    else:
+        refuse(form, error)
+    return _page(request, deal, forms, status=409 if isinstance(error, DomainError) else 400)
+
+
+@require(SALES_VIEW)
+@require_GET
+def deal_payments(request, pk: int):
+    deal = _deal(request, pk)
+    return _page(request, deal, _forms(deal))
+
+
+def _post(request, pk: int, action: str, form_key: str, act, done: str):
+    """One form of the payments page posted: bad input answers 400 with the form, a refusal
+    409 on its form (``_refused``); done, ``act(deal, cleaned_data)`` (a service call) and
+    back to the page with ``done``."""
+    deal = _deal(request, pk)
+    forms = _forms(deal, request.POST, action=action)
+    form = forms[form_key]
+    if not form.is_valid():
+        return _page(request, deal, forms, status=400)
+    try:
+        act(deal, form.cleaned_data)
+    except (DomainError, ValidationError) as error:
+        return _refused(request, deal, forms, form, error)
+    messages.success(request, done)
+    return redirect("sales:deal-payments", pk=deal.pk)
+
+
+@require(SALES_PAY)
+@require_POST
+def payment_record(request, pk: int):
+    def act(deal, data):
+        services.payment_record(
+            deal=deal,
+            amount=data["amount"],
+            received_on=data["received_on"],
+            line=data["line"],
+            document=data["document"],
+            channel=data["channel"],
+            by=request.user,
+        )
+
+    return _post(request, pk, "record", "pay", act, _("Payment recorded."))
+
+
+@require(SALES_DEAL)
+@require_POST
+def schedule_generate(request, pk: int):
+    def act(deal, data):
+        services.schedule_generate(
+            deal=deal,
+            by=request.user,
+            payment_method=data["payment_method"],
+            first_due=data["first_due"],
+            down_payment=data["down_payment"],
+            months=data["months"],
+        )
+
+    return _post(request, pk, "schedule", "schedule", act, _("Payment schedule made."))
+
+
+@require(SALES_DEAL)
+@require_POST
+def schedule_line_save(request, pk: int):
+    """Add a planned payment, or change the one chosen in the form."""
+
+    def act(deal, data):
+        line = None
+        if data["line"] is not None:
+            line = deal.schedule.filter(pk=data["line"]).first()
+            if line is None:
+                raise ValidationError(_("This planned payment is no longer in the schedule."))
+        services.schedule_line_save(
+            deal=deal,
+            by=request.user,
+            line=line,
+            due_date=data["due_date"],
+            amount=data["amount"],
+            kind=data["kind"],
+            payer=data["payer"],
+        )
+
+    return _post(request, pk, "line", "line", act, _("Planned payment saved."))
+
+
+@require(SALES_DEAL)
+@require_POST
+def schedule_line_delete(request, pk: int, line_pk: int):
+    deal = _deal(request, pk)
+    line = deal.schedule.filter(pk=line_pk).first()
+    try:
+        if line is None:
+            raise ValidationError(_("This planned payment is no longer in the schedule."))
+        services.schedule_line_delete(deal=deal, line=line, by=request.user)
+    except (DomainError, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return _page(request, deal, _forms(deal), status=409 if line else 400)
+    messages.success(request, _("Planned payment deleted."))
+    return redirect("sales:deal-payments", pk=deal.pk)

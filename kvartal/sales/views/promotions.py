@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kvartal.accounts.permissions import SALES_PROMOTE, SALES_VIEW, require
+from kvartal.accounts.permissions import SALES_PROMOTE, SALES_PROMOTIONS, require
+from kvartal.core.pages import form_page, refuse
 
 from ..forms.promotions import PromotionForm
 from ..models import Promotion
@@ -25,7 +26,7 @@ def _state(promotion: Promotion, today) -> tuple[str, str]:
     return "running", _("Running")
 
 
-@require(SALES_VIEW)
+@require(SALES_PROMOTIONS)
 def promotion_list(request):
     today = timezone.localdate()
     promotions = Promotion.objects.prefetch_related("projects", "buildings", "units").order_by(
@@ -45,13 +46,9 @@ def promotion_list(request):
 
 
 def _form_page(request, form, *, title):
-    context = {
-        "form": form,
-        "title": title,
-        "nav": "promotions",
-        "crumbs": [(reverse("sales:promotion-list"), _("Promotions")), (None, title)],
-    }
-    return render(request, "sales/promotion_form.html", context, status=400 if form.errors else 200)
+    list_url = reverse("sales:promotion-list")
+    crumbs = [(list_url, _("Promotions")), (None, title)]
+    return form_page(request, form, title=title, crumbs=crumbs, nav="promotions")
 
 
 def _save(request, form) -> bool:
@@ -60,6 +57,7 @@ def _save(request, form) -> bool:
     data = form.cleaned_data
     promotion = form.instance
     promotion.rooms = data["rooms"]
+    promotion.unit_kinds = list(data.get("kinds") or [])
     try:
         promotion_save(
             promotion=promotion,
@@ -69,9 +67,7 @@ def _save(request, form) -> bool:
             units=data["units"],
         )
     except ValidationError as error:
-        for name, texts in error.message_dict.items():
-            target = "room_counts" if name == "rooms" else name
-            form.add_error(target if target in form.fields else None, texts)
+        refuse(form, error, aliases={"rooms": "room_counts"})
         return False
     return True
 

@@ -3,13 +3,13 @@ header's box over units, clients and deals (``sales:search``). Both are row-scop
 manager's clients and deals never show."""
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import CLIENTS_VIEW, SALES_VIEW, has_capability, require
 
 from .. import selectors
 from ..forms.search import UnitSearchForm
-from .payments import url_or_none
 
 
 @require(SALES_VIEW)
@@ -23,7 +23,7 @@ def unit_search(request):
         "form": form,
         "searched": searched,
         "hits": [
-            (hit, url_or_none("sales:deal-detail", hit.deal.pk) if hit.deal else None)
+            (hit, reverse("sales:deal-detail", args=[hit.deal.pk]) if hit.deal else None)
             for hit in hits
         ],
         "more": more,
@@ -43,11 +43,8 @@ def global_search(request):
     context = {
         "query": query,
         "results": results,
-        "clients": [(c, url_or_none("clients:client-detail", c.pk)) for c in results.clients],
-        "deals": [
-            (d, url_or_none("sales:deal-detail", d.pk) or url_or_none("sales:deal-payments", d.pk))
-            for d in results.deals
-        ],
+        "clients": [(c, reverse("sales:client-detail", args=[c.pk])) for c in results.clients],
+        "deals": [(d, reverse("sales:deal-detail", args=[d.pk])) for d in results.deals],
         "nav": "search",
         "crumbs": [(None, _("Search"))],
     }

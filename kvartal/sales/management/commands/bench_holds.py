@@ -1,22 +1,25 @@
 """Benchmark of holds: N concurrent clients holding units through the same service the pages
-call, against the bare SQL of the same lock-update-insert, on the current database.
+call, against a floor measured in the same run — a bare Django function doing the least a
+hold must do (lock the unit row, update it, insert one history row), on the current database.
 
 Each client is a forked process with its own connection (as gunicorn workers are: threads
-of one process would share its GIL). It holds DISTINCT random available units of its own
-share of the pool, one after another, through ``hold_create`` (one transaction each), until
-the time is up; nothing is released inside the timed loop. Then, untimed, every hold of the
-run is cancelled through ``hold_cancel`` so that the units are on sale again (their history
-rows stay; nothing else is deleted). Then the bare transaction, with the same number of
-processes for the same time: lock the unit row, write it (its own values back), insert a
-history row; those rows are deleted afterwards.
+of one process would share its GIL). The run alternates ``--rounds`` times between the two
+(service, floor, service, floor …; each phase ``--seconds / --rounds`` long, the same
+processes' count), so that both see the same load of the machine. In a service phase each
+client holds DISTINCT random available units of its own share of the pool, one after
+another, through ``hold_create`` (one transaction each); nothing is released inside the
+timed loop. In a floor phase each client runs ``floor_hold`` on random units of its share:
+lock the unit row, write it (its own values back: nothing changes), insert a history row;
+those rows are deleted afterwards. At the end, untimed, every hold of the run is cancelled
+through ``hold_cancel`` so that the units are on sale again (their history rows stay).
 
-Printed: holds per second, p50/p95 latency of ``hold_create``, refusals and errors, the bare
-transactions per second, the ratio, and the number of units with more than one active hold
-or deal (counted by SQL right after the timed run, and again at the end; must be 0: the
-command fails otherwise).
+Printed: holds per second, p50/p95 latency of ``hold_create``, refusals and errors, the
+floor's transactions per second, the ratio service / floor (goal ≥ 0.8), and the number of
+units with more than one active hold or deal (counted by SQL right after the timed run, and
+again at the end; must be 0: the command fails otherwise).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kvartal_bench \\
-        .venv/bin/python manage.py bench_holds --clients 16 --seconds 10
+        .venv/bin/python manage.py bench_holds --clients 16 --seconds 12
 """
 
 import multiprocessing
@@ -32,9 +35,10 @@ from django.utils import timezone
 
 from kvartal.accounts.models import Role, User
 from kvartal.clients.models import Client
+from kvartal.core.errors import DomainError
 from kvartal.inventory.models import StatusChange, Unit, UnitStatus
 from kvartal.sales.models import Hold, HoldState, QueueEntry, QueueState
-from kvartal.sales.services.holds import HoldRefused, hold_cancel, hold_create
+from kvartal.sales.services.holds import hold_cancel, hold_create
 
 BASELINE_REASON = "bench_holds baseline"
 RELEASE_REASON = "bench_holds"
@@ -61,6 +65,16 @@ class Tally:
     exhausted: int = 0  # clients that ran out of units before the time was up
     ended: float = 0.0  # monotonic clock when the (last) client stopped
 
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(
+            done=self.done + other.done,
+            refused=self.refused + other.refused,
+            errors=self.errors + other.errors,
+            latencies=self.latencies + other.latencies,
+            exhausted=self.exhausted + other.exhausted,
+            ended=max(self.ended, other.ended),
+        )
+
 
 def percentile(values: list[float], share: float) -> float:
     if not values:
@@ -76,23 +90,35 @@ def units_with_two_owners() -> int:
         return cursor.fetchone()[0]
 
 
+def holdable_units() -> list[int]:
+    """The ids of the units a benchmark may hold: on sale and priced, no live hold, no active
+    deal, nobody waiting in their queue."""
+    waiting = QueueEntry.objects.filter(unit_id=OuterRef("pk"), state=QueueState.WAITING)
+    return list(
+        Unit.objects.filter(status=UnitStatus.AVAILABLE, price__gt=0)
+        .exclude(holds__state=HoldState.ACTIVE)
+        .exclude(deals__is_active=True)
+        .exclude(Exists(waiting))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 # --- what one client process does -------------------------------------------------------------
 
 
 def _hold_units(n: int, share: list[int], deadline: float, tally: Tally, ctx: dict) -> None:
-    """Hold distinct units of ``share`` in random order through the pages' service."""
+    """Hold distinct units of ``share`` (shuffled by the caller) through the pages' service."""
     manager = User.objects.get(pk=ctx["manager"])
     client = Client.objects.get(pk=ctx["clients"][n])
-    ids = list(share)
-    random.Random(ctx["seed"] + n).shuffle(ids)
-    for unit_id in ids:
+    for unit_id in share:
         if time.monotonic() >= deadline:
             return
         unit = Unit(pk=unit_id)  # the service locks and reads the row itself, as for a page
         started = time.perf_counter()
         try:
             hold_create(unit=unit, client=client, manager=manager, by=manager, days=1)
-        except HoldRefused:
+        except DomainError:
             tally.refused += 1
             continue
         except Exception as error:  # noqa: BLE001 - counted and reported, the run goes on
@@ -105,32 +131,38 @@ def _hold_units(n: int, share: list[int], deadline: float, tally: Tally, ctx: di
     tally.exhausted = 1
 
 
-def _bare_tx(n: int, share: list[int], deadline: float, tally: Tally, ctx: dict) -> None:
-    """Lock a unit row, write it (its own values back: nothing changes), insert a history row."""
+def floor_hold(unit_id: int) -> None:
+    """The floor of a hold: a bare Django function doing the least a hold must write, in one
+    transaction — lock the unit row, update it (its own values back: nothing changes), insert
+    one history row (``BASELINE_REASON``: deleted after the run)."""
+    with transaction.atomic():
+        status, changed_at, hold_until, price = (
+            Unit.objects.select_for_update()
+            .filter(pk=unit_id)
+            .values_list("status", "status_changed_at", "hold_until", "price")
+            .get()
+        )
+        Unit.objects.filter(pk=unit_id).update(
+            status=status, status_changed_at=changed_at, hold_until=hold_until
+        )
+        StatusChange.objects.create(
+            unit_id=unit_id,
+            at=timezone.now(),
+            reason=BASELINE_REASON,
+            old_status=status,
+            new_status=status,
+            price=price,
+        )
+
+
+def _floor(n: int, share: list[int], deadline: float, tally: Tally, ctx: dict) -> None:
+    """``floor_hold`` on random units of ``share`` until the deadline."""
     rng = random.Random(ctx["seed"] + n)
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     while time.monotonic() < deadline:
         unit_id = rng.choice(share)
         started = time.perf_counter()
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT status, status_changed_at, hold_until, price FROM inventory_unit "
-                    f"WHERE id = %s{lock}",
-                    [unit_id],
-                )
-                status, changed_at, hold_until, price = cursor.fetchone()
-                cursor.execute(
-                    "UPDATE inventory_unit SET status = %s, status_changed_at = %s, "
-                    "hold_until = %s WHERE id = %s",
-                    [status, changed_at, hold_until, unit_id],
-                )
-                cursor.execute(
-                    "INSERT INTO inventory_statuschange "
-                    "(unit_id, at, actor_id, reason, old_status, new_status, price) "
-                    "VALUES (%s, %s, NULL, %s, %s, %s, %s)",
-                    [unit_id, timezone.now(), BASELINE_REASON, status, status, price],
-                )
+            floor_hold(unit_id)
         except Exception as error:  # noqa: BLE001 - counted and reported
             tally.errors.append(f"{type(error).__name__}: {error}")
             if len(tally.errors) >= MAX_ERRORS:
@@ -140,7 +172,7 @@ def _bare_tx(n: int, share: list[int], deadline: float, tally: Tally, ctx: dict)
         tally.done += 1
 
 
-WORK = {"hold": _hold_units, "bare": _bare_tx}
+WORK = {"hold": _hold_units, "floor": _floor}
 
 
 def _client(work: str, n: int, share, ctx: dict, ready, go, start, results) -> None:
@@ -151,7 +183,7 @@ def _client(work: str, n: int, share, ctx: dict, ready, go, start, results) -> N
         connection.ensure_connection()
         ready.wait()
         go.wait()
-        WORK[work](n, share, start.value + ctx["seconds"], tally, ctx)
+        WORK[work](n, share, start.value + ctx["phase"], tally, ctx)
     except Exception as error:  # noqa: BLE001 - reported to the parent
         tally.errors.append(f"{type(error).__name__}: {error}")
     finally:
@@ -164,25 +196,25 @@ def _client(work: str, n: int, share, ctx: dict, ready, go, start, results) -> N
 
 
 class Command(BaseCommand):
-    help = "Holds per second through hold_create with N client processes, against the bare SQL."
+    help = (
+        "Holds per second through hold_create with N client processes, against a bare Django "
+        "function doing the least a hold writes (lock, update, one history row), interleaved."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--clients", type=int, default=16, help="client processes")
-        parser.add_argument("--seconds", type=float, default=10.0, help="of each timed run")
+        parser.add_argument(
+            "--seconds", type=float, default=12.0, help="of the service's and the floor's runs each"
+        )
+        parser.add_argument(
+            "--rounds", type=int, default=3, help="service and floor phases alternated"
+        )
         parser.add_argument("--seed", type=int, default=1)
 
-    def handle(self, *args, clients: int, seconds: float, seed: int, **options):
-        if clients < 1:
-            raise CommandError("--clients must be at least 1.")
-        waiting = QueueEntry.objects.filter(unit_id=OuterRef("pk"), state=QueueState.WAITING)
-        pool = list(
-            Unit.objects.filter(status=UnitStatus.AVAILABLE, price__gt=0)
-            .exclude(holds__state=HoldState.ACTIVE)
-            .exclude(deals__is_active=True)
-            .exclude(Exists(waiting))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+    def handle(self, *args, clients: int, seconds: float, rounds: int, seed: int, **options):
+        if clients < 1 or rounds < 1:
+            raise CommandError("--clients and --rounds must be at least 1.")
+        pool = holdable_units()
         if len(pool) < clients:
             raise CommandError(f"Need at least {clients} available units; found {len(pool)}.")
         manager, people = self._people(clients)
@@ -192,34 +224,48 @@ class Command(BaseCommand):
             "manager": manager.pk,
             "clients": [c.pk for c in people],
             "seed": seed,
-            "seconds": seconds,
+            "phase": seconds / rounds,
         }
         self.stdout.write(
-            f"bench_holds: {clients} client processes, {seconds:g} s, {connection.vendor} "
+            f"bench_holds: {clients} client processes, {seconds:g} s each for the service and "
+            f"the floor in {rounds} alternated rounds, {connection.vendor} "
             f"({connection.settings_dict['NAME']}), {len(pool)} units available "
             f"(~{len(pool) // clients} per client)"
         )
-
-        served, elapsed = self._run("hold", clients, shares, ctx)
+        # Each client's share in random order; service round r holds the r-th part of it.
+        for n, share in enumerate(shares):
+            random.Random(seed + n).shuffle(share)
+        served, floor = Tally(), Tally()
+        elapsed = floor_elapsed = 0.0
+        for r in range(rounds):
+            parts = [share[r::rounds] for share in shares]
+            tally, took = self._run("hold", clients, parts, ctx)
+            self._report(f"  round {r + 1} service", "holds", tally, took, brief=True)
+            served, elapsed = served + tally, elapsed + took
+            tally, took = self._run("floor", clients, shares, ctx)
+            self._report(f"  round {r + 1} floor", "tx", tally, took, brief=True)
+            floor, floor_elapsed = floor + tally, floor_elapsed + took
         self._report("service (hold_create, hold-only)", "holds", served, elapsed)
+        self._report(
+            "floor (bare Django function: lock, update, insert one history row)",
+            "tx",
+            floor,
+            floor_elapsed,
+        )
         during = units_with_two_owners()
         active = Hold.objects.filter(created_by=manager, state=HoldState.ACTIVE)
         held = active.count()
         released = self._release(active)
         self.stdout.write(f"released: {released} holds of the run cancelled (untimed)")
-
-        baseline, bare_elapsed = self._run("bare", clients, shares, ctx)
-        self._report("bare SQL (lock, update, insert history)", "tx", baseline, bare_elapsed)
         removed, _kinds = StatusChange.objects.filter(reason=BASELINE_REASON).delete()
-        self.stdout.write(f"removed: {removed} baseline history rows")
+        self.stdout.write(f"removed: {removed} history rows of the floor")
 
         hold_rate = served.done / elapsed if elapsed else 0.0
-        bare_rate = baseline.done / bare_elapsed if bare_elapsed else 0.0
-        if bare_rate:
+        floor_rate = floor.done / floor_elapsed if floor_elapsed else 0.0
+        if floor_rate:
             self.stdout.write(
-                f"ratio: service {hold_rate:.1f} holds/s / bare {bare_rate:.1f} tx/s = "
-                f"{hold_rate / bare_rate:.2f} (a hold costs {bare_rate / max(hold_rate, 1e-9):.1f}"
-                " bare transactions)"
+                f"ratio service / floor: {hold_rate:.1f} holds/s / {floor_rate:.1f} tx/s = "
+                f"{hold_rate / floor_rate:.2f} (goal ≥ 0.8)"
             )
         after = units_with_two_owners()
         self.stdout.write(
@@ -276,7 +322,7 @@ class Command(BaseCommand):
         go.set()
         for _n in range(clients):
             try:
-                _n, tally = results.get(timeout=ctx["seconds"] + 120)
+                _n, tally = results.get(timeout=ctx["phase"] + 120)
             except Exception:  # noqa: BLE001 - a client died without reporting
                 total.errors.append("a client process reported nothing")
                 continue
@@ -300,8 +346,15 @@ class Command(BaseCommand):
             count += 1
         return count
 
-    def _report(self, title: str, unit: str, tally: Tally, elapsed: float) -> None:
+    def _report(
+        self, title: str, unit: str, tally: Tally, elapsed: float, *, brief: bool = False
+    ) -> None:
         rate = tally.done / elapsed if elapsed else 0.0
+        if brief:
+            self.stdout.write(
+                f"{title}: {tally.done} {unit} in {elapsed:.1f} s = {rate:.1f} {unit}/s"
+            )
+            return
         self.stdout.write(
             f"{title}: {tally.done} {unit} in {elapsed:.1f} s = {rate:.1f} {unit}/s; "
             f"latency p50 {percentile(tally.latencies, 0.50) * 1000:.1f} ms, "

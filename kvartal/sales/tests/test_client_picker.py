@@ -1,0 +1,132 @@
+"""The client picker of the hold and deal forms: a search through the user's clients, never
+a list of every client; the same with and without JavaScript."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from kvartal.clients.models import Client
+from kvartal.clients.services import client_create
+from kvartal.sales.models import Hold
+
+pytestmark = pytest.mark.django_db
+
+PICK = reverse("clients:pick")
+OPTION = re.compile(r'<option value="(\d*)"')
+
+
+def many_clients(manager, n: int) -> None:
+    Client.objects.bulk_create(
+        Client(last_name=f"Клиентов{i:05d}", first_name="Пётр", manager=manager) for i in range(n)
+    )
+
+
+def options(html: str, select_id: str) -> list[str]:
+    block = html.split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    return OPTION.findall(block)
+
+
+def test_the_hold_and_deal_forms_do_not_list_every_client(client, manager, unit, buyer):
+    many_clients(manager, 60)
+    client.force_login(manager)
+
+    hold = client.get(reverse("sales:hold-create", args=[unit.pk])).content.decode()
+    assert options(hold, "id_client") == [""]  # nothing chosen, nothing searched: no list
+    assert 'name="client_q"' in hold and "data-client-picker" in hold
+
+    chosen = client.get(reverse("sales:hold-create", args=[unit.pk]) + f"?client={buyer.pk}")
+    assert options(chosen.content.decode(), "id_client") == ["", str(buyer.pk)]
+
+    deal = client.get(reverse("sales:deal-create") + f"?unit={unit.pk}").content.decode()
+    assert options(deal, "id_buyers-0-client") == [""]
+
+
+def test_the_hold_form_costs_the_same_queries_for_10_and_500_clients(
+    client, manager, unit, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(manager)
+    url = reverse("sales:hold-create", args=[unit.pk])
+    many_clients(manager, 10)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    many_clients(manager, 490)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
+
+
+def test_the_search_finds_by_name_and_phone_within_the_users_clients(
+    client, manager, other_manager, buyer, django_assert_num_queries
+):
+    many_clients(manager, 30)
+    client_create(by=other_manager, last_name="Петрова", first_name="Анна", phone="+79005550000")
+    client.force_login(manager)
+    client.get(PICK)  # the session's first read
+
+    with django_assert_num_queries(3):  # session, user, the search
+        by_name = client.get(PICK, {"q": "петров"}).json()
+    assert [r["id"] for r in by_name["results"]] == [buyer.pk]  # not the other manager's
+    assert by_name["results"][0]["label"].endswith("+7 900 123-45-67")
+    assert "1 client found" in by_name["status"]
+
+    assert [r["id"] for r in client.get(PICK, {"q": "8 900 123"}).json()["results"]] == [buyer.pk]
+    assert [r["id"] for r in client.get(PICK, {"q": "Петров Иван"}).json()["results"]] == [buyer.pk]
+    assert client.get(PICK, {"q": "Петров Анна"}).json()["results"] == []
+    assert client.get(PICK, {"q": "55500"}).json()["results"] == []
+
+    many = client.get(PICK, {"q": "Клиентов"}).json()
+    assert len(many["results"]) == 20 and many["more"]
+    assert client.get(PICK).json()["results"] == []
+
+
+def test_the_search_needs_a_seller_or_a_client_reader(client, keeper):
+    client.force_login(keeper)
+    assert client.get(PICK, {"q": "Петров"}).status_code == 403
+
+
+def test_without_javascript_find_shows_the_clients_found_and_holds_nothing(
+    client, manager, unit, buyer
+):
+    many_clients(manager, 30)
+    client.force_login(manager)
+    url = reverse("sales:hold-create", args=[unit.pk])
+
+    response = client.post(url, {"client_q": "Петров", "client_find": "1", "kind": "oral"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert options(html, "id_client") == ["", str(buyer.pk)]
+    assert "1 client found" in html
+    assert 'class="error"' not in html
+    assert not Hold.objects.exists()
+
+    page = client.get(reverse("sales:deal-create") + f"?unit={unit.pk}")
+    data = {
+        k: v for k, v in page.context["buyers"].management_form.initial.items() if v is not None
+    }
+    data = {f"buyers-{k}": v for k, v in data.items()}
+    data.update({"buyers-0-client_q": "Петров", "buyers-0-client_find": "1"})
+    found = client.post(reverse("sales:deal-create") + f"?unit={unit.pk}", data)
+    assert found.status_code == 200
+    assert options(found.content.decode(), "id_buyers-0-client") == ["", str(buyer.pk)]
+
+
+def test_the_reception_desk_and_the_merge_page_do_not_list_every_client(client, manager, buyer):
+    """The other doors that pick a client: the reception desk's visit form and a client's
+    merge page search like the hold form; a client chosen in the URL is the one option."""
+    many_clients(manager, 60)
+    client.force_login(manager)
+    desk = client.get(reverse("clients:reception")).content.decode()
+    assert options(desk, "id_client") == [""] and 'name="client_q"' in desk
+    chosen = client.get(reverse("clients:reception") + f"?client={buyer.pk}").content.decode()
+    assert options(chosen, "id_client") == ["", str(buyer.pk)]
+    found = client.post(
+        reverse("clients:reception"), {"client_q": "Клиентов0001", "client_find": "1"}
+    )
+    assert found.status_code == 200 and len(options(found.content.decode(), "id_client")) == 11
+    target = client_create(by=manager, last_name="Основной", first_name="Иван")
+    merge = client.get(reverse("clients:client-merge", args=[target.pk])).content.decode()
+    assert len(options(merge, "id_duplicate")) <= 2 and 'name="duplicate_q"' in merge
