@@ -5,7 +5,7 @@ uses (``fields``) and turns valid ``Params`` into a ``Result``. The pages, the e
 shared links, the dashboard and the benchmark all go through ``run_report``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kvartal.accounts.models import Role, User
+from kvartal.core.ids import parse_id
+from kvartal.core.widgets import DateInput
 from kvartal.inventory.models import Building, Project, Section, UnitKind
 
 from .periods import Period, Step, local_today
@@ -91,8 +93,8 @@ def default_period() -> tuple[date, date]:
 class ReportForm(forms.Form):
     """Every filter a report may use; a report keeps only the ones it names."""
 
-    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), widget=DateInput())
+    date_to = forms.DateField(label=_("To"), widget=DateInput())
     step = forms.ChoiceField(
         label=_("Step"),
         choices=Step.choices,
@@ -161,9 +163,7 @@ class ReportForm(forms.Form):
             building = data.get("building")
             qs = Section.objects.select_related("building")
             self.fields["section"].queryset = (
-                qs.filter(building_id=building)
-                if building and building.isdigit() and len(building) < 18
-                else qs
+                qs.filter(building_id=parse_id(building)) if parse_id(building) is not None else qs
             )
 
     def clean(self):
@@ -212,6 +212,33 @@ class Params:
     min_price_m2: Decimal | None = None
     discount: Decimal = Decimal(0)
     measure: str = "count"
+    # Whose work the figures about people cover: the ids of the managers, or None for the
+    # whole company (``for_viewer``). Stock and prices are the company's whatever the viewer.
+    team: frozenset[int] | None = None
+
+    def for_viewer(self, user) -> "Params":
+        """These filters as ``user`` may see them: a sales head's reports cover their team
+        (themselves and their teams' members), a director's the whole company — the row
+        scope of ``accounts.scoping`` without the unassigned rows."""
+        from kvartal.accounts.scoping import row_scope
+
+        scope = row_scope(user)
+        return replace(self, team=None if scope.everything else scope.owners)
+
+    def manager_q(self, path: str = "manager") -> Q:
+        """The chosen manager and the viewer's team on a path to the responsible user."""
+        q = Q()
+        if self.manager is not None:
+            q &= Q(**{path: self.manager})
+        if self.team is not None:
+            q &= Q(**{f"{path}__in": self.team})
+        return q
+
+    def covers(self, manager_id: int | None) -> bool:
+        """The same rule for one row already read."""
+        if self.manager is not None and manager_id != self.manager.pk:
+            return False
+        return self.team is None or manager_id in self.team
 
     @classmethod
     def from_form(cls, form: ReportForm) -> "Params":

@@ -393,7 +393,7 @@ def _open_svg(width: int, height: int) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'preserveAspectRatio="xMidYMid meet" style="max-width:100%" '
+        f'preserveAspectRatio="xMidYMid meet" '
         f'font-family="{FONT_FAMILY}" font-size="{FONT_SIZE}">'
     )
 

@@ -42,19 +42,35 @@ BLOCKS = [
 ]
 
 
+# Blocks added by higher apps (a report of their own, registered with ``base.register``),
+# with the models whose new rows change their figures: analytics never imports them.
+EXTRA_BLOCKS: list[tuple] = []
+EXTRA_VERSIONED: list = []
+
+
+def register_block(report_key: str, title, span: str, step: str, charts: bool, *, versioned=()):
+    """Add a block to the dashboard from a higher app's ``AppConfig.ready()``: the figures
+    (and the first chart) of its report ``report_key`` over the ``span`` ("month" | "year");
+    ``versioned`` models' new rows make the cached dashboard compute again."""
+    entry = (report_key, title, span, step, charts)
+    if entry not in EXTRA_BLOCKS:
+        EXTRA_BLOCKS.append(entry)
+    EXTRA_VERSIONED.extend(m for m in versioned if m not in EXTRA_VERSIONED)
+
+
 def dashboard_blocks(user, today: date | None = None) -> list[Block]:
     today = today or local_today()
     starts = {"month": today.replace(day=1), "year": date(today.year, 1, 1)}
     reports = {r.key: r for r in visible_reports(user)}
     blocks = []
-    for key, title, span, step, charts in BLOCKS:
+    for key, title, span, step, charts in [*BLOCKS, *EXTRA_BLOCKS]:
         report = reports.get(key)
         if report is None:
             continue
         steps = report.steps or (step,)
         step = step if step in steps else steps[0]
         start = starts[span]
-        result = report.result(Params.of(start, today, step))
+        result = report.result(Params.of(start, today, step).for_viewer(user))
         query = f"date_from={start.isoformat()}&date_to={today.isoformat()}&step={step}"
         blocks.append(
             Block(
@@ -82,7 +98,8 @@ CACHE_SECONDS = 300  # time alone moves some figures (holds ending soon): recomp
 def data_version() -> tuple:
     """The newest id of every table the figures come from, in one query."""
     quote = connection.ops.quote_name
-    parts = ", ".join(f"(SELECT MAX(id) FROM {quote(m._meta.db_table)})" for m in VERSIONED)
+    models = [*VERSIONED, *EXTRA_VERSIONED]
+    parts = ", ".join(f"(SELECT MAX(id) FROM {quote(m._meta.db_table)})" for m in models)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {parts}")
         return tuple(cursor.fetchone())
@@ -93,6 +110,8 @@ def cached_blocks(user) -> list[Block]:
     or after ``CACHE_SECONDS``: seven reports take a second or two on a national developer's
     data, and the dashboard is opened often."""
     keys = ",".join(r.key for r in visible_reports(user))
-    state = f"{keys}|{local_today()}|{get_language()}|{data_version()}"
+    team = Params.of(local_today(), local_today()).for_viewer(user).team
+    team = "all" if team is None else ",".join(map(str, sorted(team)))
+    state = f"{keys}|{team}|{local_today()}|{get_language()}|{data_version()}"
     key = "kvartal:dashboard:" + hashlib.sha256(state.encode()).hexdigest()
     return cache.get_or_set(key, lambda: dashboard_blocks(user), CACHE_SECONDS)

@@ -51,6 +51,11 @@ CHART_KINDS = ("bar", "line")
 PDF_CHART_SIZE = {"portrait": (660, 260), "landscape": (980, 300)}
 # A report without an explicit orientation goes landscape from this many table columns.
 LANDSCAPE_FROM_COLUMNS = 8
+# The text width of an A4 page in characters of the tables' 8 pt DejaVu Sans (≈ 1.7 mm each),
+# and the cell's padding in characters: the PDF tables' column widths are computed in these.
+PDF_TABLE_CHARS = {"portrait": 104, "landscape": 155}
+PDF_CELL_PADDING_CHARS = 1.5
+PDF_HEAD_CHAR = 1.25  # a header character (7.5 pt bold) in the cells' characters
 
 
 # --- names --------------------------------------------------------------------------------
@@ -316,7 +321,45 @@ def pdf_orientation(result: Result) -> str:
     return "landscape" if widest >= LANDSCAPE_FROM_COLUMNS else "portrait"
 
 
-def _pdf_table(table: Table) -> dict:
+def _longest_word(text: str) -> int:
+    return max(map(len, text.split()), default=0)
+
+
+def pdf_column_widths(
+    columns: list[Column], rows: list[list[dict]], available: float
+) -> list[float]:
+    """The widths of a PDF table's columns in per cent, as the automatic table layout of CSS
+    would give them, computed from the cells' text lengths in characters: each column gets
+    at least its narrowest (its longest word; the whole text where it does not wrap: numbers
+    and the first column), and the rest of the page's width (``available`` characters) goes
+    to the columns in proportion to how much wider their widest text is.
+
+    The PDF then lays its tables out with ``table-layout: fixed``: WeasyPrint's automatic
+    layout measures every cell's text twice before laying it out, the most of a long
+    report's time (35 pages of reservations: ≈ 10 % of the PDF's time)."""
+    narrowest, widest = [], []
+    for i, column in enumerate(columns):
+        texts = [row[i]["text"] for row in rows]
+        nowrap = column.numeric or i == 0
+        cell_min = max((len(t) if nowrap else _longest_word(t) for t in texts), default=0)
+        cell_max = max(map(len, texts), default=0)
+        label = str(column.label)
+        head_min = PDF_HEAD_CHAR * (len(label) if i == 0 else _longest_word(label))
+        narrowest.append(max(cell_min, head_min) + PDF_CELL_PADDING_CHARS)
+        widest.append(max(cell_max, PDF_HEAD_CHAR * len(label)) + PDF_CELL_PADDING_CHARS)
+    low, high = sum(narrowest), sum(widest)
+    if high <= available or high == low:
+        widths = widest
+    elif low >= available:
+        widths = narrowest
+    else:
+        share = (available - low) / (high - low)
+        widths = [n + (w - n) * share for n, w in zip(narrowest, widest, strict=True)]
+    total = sum(widths)
+    return [round(100 * w / total, 2) for w in widths]
+
+
+def _pdf_table(table: Table, orientation: str = "portrait") -> dict:
     def cells(data: dict, missing: str) -> list[dict]:
         return [
             {
@@ -326,11 +369,15 @@ def _pdf_table(table: Table) -> dict:
             for c in table.columns
         ]
 
+    rows = [cells(row, format_value(None, "text")) for row in table.rows]
+    total = cells(table.total, "") if table.total else None
+    measured = rows + ([total] if total else [])
     return {
         "title": table.title,
         "columns": table.columns,
-        "rows": [cells(row, format_value(None, "text")) for row in table.rows],
-        "total": cells(table.total, "") if table.total else None,
+        "widths": pdf_column_widths(table.columns, measured, PDF_TABLE_CHARS[orientation]),
+        "rows": rows,
+        "total": total,
         "empty": table.empty,
     }
 
@@ -369,7 +416,7 @@ def result_to_pdf(result: Result, *, request=None) -> bytes:
             for f in result.figures
         ],
         "charts": charts,
-        "tables": [_pdf_table(table) for table in result.tables],
+        "tables": [_pdf_table(table, orientation) for table in result.tables],
         "computed_at": timezone.localtime(result.computed_at),
         "generated_at": timezone.localtime(),
     }

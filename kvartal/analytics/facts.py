@@ -2,21 +2,26 @@
 
 A *sale* is a status change of a unit to "sold" (``StatusChange``) inside the period — the
 seed's definition — together with the deal the unit was in at that moment (the latest deal
-on the unit opened at or before the change): its price, contract area, list price, manager
-and promotion. Two queries whatever the period; the rows are small tuples.
+the unit joined at or before the change, ``DealUnit``): the unit's own price, contract area
+and list price in that deal (a deal of three units is three sales, its money split by the
+units' prices), the deal's manager and promotion. One query whatever the period; the rows
+are small tuples. A report that only sums them reads ``sales_by_day``: the same rows summed
+per local day and unit type by the database, a row per day and type instead of per sale.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import F
+from django.db.models import F, IntegerField, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from kvartal.core.money import kopecks_sql
 from kvartal.inventory.models import StatusChange, UnitStatus
-from kvartal.sales.models import Deal
+from kvartal.sales.models import Deal, DealUnit
 
 from .base import Params, unit_type
 from .periods import as_local_date
@@ -38,16 +43,22 @@ class Sale:
     deal_id: int | None
 
 
-def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
-    """The sales of the period under the unit filters (and the manager, if ``by_manager``).
+def _sold_rows(params: Params, by_manager: bool, *, where: bool = True) -> tuple[str, list, object]:
+    """The SQL of the sold rows (``x.c0`` … ``x.c12``, the columns of ``Sale`` in order, and
+    ``x.moment``) with its parameters and connection: the sold status changes of the period
+    under the unit filters (and the manager and the viewer's team, if ``by_manager``), each
+    joined to the latest deal unit it was in at that moment. Without ``where`` the project
+    column is NULL (no join with the buildings).
 
-    One query: the sold rows (an ORM query, with the local day computed by the database)
-    joined to the deals of their units opened by then, a window keeping the latest per row.
-    A plain join, no correlated subquery per row (on PostgreSQL those also wake the JIT
-    compiler, which costs more than the query); no moment leaves the database, so no time
-    zone conversion per row in Python.
+    The sold rows are an ORM query, with the local day computed by the database, joined to
+    the deals of their units opened by then, a window keeping the latest per row. A plain
+    join, no correlated subquery per row (on PostgreSQL those also wake the JIT compiler,
+    which costs more than the query); no moment leaves the database, so no time zone
+    conversion per row in Python.
     """
     period = params.period
+    # The project costs a join with the buildings: only if asked.
+    project = F("unit__building__project_id") if where else Value(None, output_field=IntegerField())
     changes = (
         StatusChange.objects.filter(
             params.unit_q(), new_status=UnitStatus.SOLD, at__gte=period.since, at__lt=period.until
@@ -58,12 +69,12 @@ def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
             moment=F("at"),
             price_then=F("price"),
             day=TruncDate("at", tzinfo=timezone.get_current_timezone()),
-            project=F("unit__building__project_id"),
-            building=F("unit__building_id"),
-            section=F("unit__section_id"),
             kind=F("unit__kind"),
             rooms=F("unit__rooms"),
             size=F("unit__total_area"),
+            project=project,
+            building=F("unit__building_id"),
+            section=F("unit__section_id"),
         )
         .order_by()
     )
@@ -74,23 +85,45 @@ def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
     def column(name: str) -> str:
         return "d." + quote(Deal._meta.get_field(name).column)
 
+    def part(name: str) -> str:
+        return "du." + quote(DealUnit._meta.get_field(name).column)
+
+    # A deal may carry several units: each sold unit is one sale with its own figures (its
+    # ``DealUnit``: its price, list price and area), the deal's manager and promotion.
     latest = (
-        "SELECT s.uid, s.day, s.project, s.building, s.section, s.kind, s.rooms, "
-        f"COALESCE({column('area')}, s.size), COALESCE({column('price')}, s.price_then), "
-        f"COALESCE({column('list_price')}, s.price_then), {column('manager')}, "
-        f"{column('promotion')}, {column('id')}, "
-        f"ROW_NUMBER() OVER (PARTITION BY s.sid ORDER BY {column('created_at')} DESC, "
-        f"{column('id')} DESC) AS rn, s.moment "
-        f"FROM ({sql}) s LEFT JOIN {quote(Deal._meta.db_table)} d "
-        f"ON {column('unit')} = s.uid AND {column('created_at')} <= s.moment"
+        "SELECT s.uid AS c0, s.day AS c1, s.project AS c2, s.building AS c3, s.section AS c4, "
+        "s.kind AS c5, s.rooms AS c6, "
+        f"COALESCE({part('area')}, s.size) AS c7, COALESCE({part('price')}, s.price_then) AS c8, "
+        f"COALESCE({part('list_price')}, s.price_then) AS c9, {column('manager')} AS c10, "
+        f"{column('promotion')} AS c11, {column('id')} AS c12, "
+        f"ROW_NUMBER() OVER (PARTITION BY s.sid ORDER BY {part('added_at')} DESC, "
+        f"{part('id')} DESC) AS rn, s.moment AS moment "
+        f"FROM ({sql}) s LEFT JOIN {quote(DealUnit._meta.db_table)} du "
+        f"ON {part('unit')} = s.uid AND {part('added_at')} <= s.moment "
+        f"AND ({part('removed_at')} IS NULL OR {part('removed_at')} > s.moment) "
+        f"LEFT JOIN {quote(Deal._meta.db_table)} d ON {column('id')} = {part('deal')}"
     )
-    query = f"SELECT * FROM ({latest}) x WHERE x.rn = 1"
+    condition = "x.rn = 1"
     values = list(values)
     if by_manager and params.manager:
-        query += f" AND x.{quote('manager_id')} = %s"
+        condition += " AND x.c10 = %s"
         values.append(params.manager.pk)
+    if by_manager and params.team is not None:
+        team = sorted(params.team) or [0]  # no team: no sales
+        condition += f" AND x.c10 IN ({', '.join(['%s'] * len(team))})"
+        values.extend(team)
+    return f"FROM ({latest}) x WHERE {condition}", values, connection
+
+
+def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
+    """The sales of the period under the unit filters (and the manager and the viewer's team,
+    if ``by_manager``), in the order they happened: one query (``_sold_rows``)."""
+    rows_sql, values, connection = _sold_rows(params, by_manager)
+    # The columns used, by position: the rank and the moment stay in the database (the moment
+    # orders the rows; read back, it would be parsed for every sale and never used).
+    columns = ", ".join(f"x.c{n}" for n in range(13))
     with connection.cursor() as cursor:
-        cursor.execute(query + " ORDER BY x.moment", values)
+        cursor.execute(f"SELECT {columns} {rows_sql} ORDER BY x.moment", values)
         rows = cursor.fetchall()
     return [
         Sale(
@@ -109,9 +142,40 @@ def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
         )
         for (
             uid, day, project, building, section, kind, rooms, area, price, list_price,
-            manager_id, promotion_id, deal_id, _rn, _moment,
+            manager_id, promotion_id, deal_id,
         ) in rows
     ]  # fmt: skip
+
+
+def sales_by_step(params: Params, *, by_manager: bool = True) -> dict[tuple[date, str], "Totals"]:
+    """The sales of ``sales(params)`` summed per step of the period and unit type:
+    ``{(step start, type): Totals}``. One query: the database sums them per local day, kind
+    and rooms (a row per day and type, not per sale); the days are rolled up into steps here,
+    as everywhere (``periods``). The sums are rounded to the kopeck in SQL (SQLite adds
+    REALs), so they equal the sums of the rows ``sales`` reads."""
+    rows_sql, values, connection = _sold_rows(params, by_manager, where=False)
+    sums = ", ".join(kopecks_sql(f"SUM(x.c{n})") for n in (7, 8, 9))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT x.c1, x.c5, x.c6, COUNT(*), {sums} {rows_sql} GROUP BY x.c1, x.c5, x.c6",
+            values,
+        )
+        rows = cursor.fetchall()
+    period = params.period
+    starts: dict = {}  # day → its step's start, types: (kind, rooms) → type, computed once
+    types: dict = {}
+    found: dict = defaultdict(Totals)
+    for day, kind, rooms, count, area, amount, list_amount in rows:
+        start = starts.get(day)
+        if start is None:
+            start = starts[day] = period.bucket(as_local_date(day))
+        kind_type = types.get((kind, rooms))
+        if kind_type is None:
+            kind_type = types[kind, rooms] = unit_type(kind, rooms)
+        found[start, kind_type].add_sums(
+            count, as_decimal(area), as_decimal(amount), as_decimal(list_amount)
+        )
+    return dict(found)
 
 
 CENTS = Decimal("0.01")
@@ -155,6 +219,17 @@ class Totals:
         self.list_amount += amount if list_amount is None else list_amount
         return self
 
+    def add_sums(self, count: int, area, amount, list_amount) -> "Totals":
+        """Sales summed already (a row of the database's sums)."""
+        self.count += count
+        self.area += area
+        self.amount += amount
+        self.list_amount += list_amount
+        return self
+
+    def merge(self, other: "Totals") -> "Totals":
+        return self.add_sums(other.count, other.area, other.amount, other.list_amount)
+
     @property
     def per_m2(self) -> Decimal | None:
         return per_m2(self.amount, self.area)
@@ -173,11 +248,19 @@ class Totals:
 
 
 def sold_total(params: Params) -> Totals:
-    """All sales of the period (for comparisons), in one aggregate over the same rows."""
+    """All sales of the period (for comparisons), summed by the database."""
     totals = Totals()
-    for sale in sales(params):
-        totals.add(sale.area, sale.price, sale.list_price)
+    for totals_of_step in sales_by_step(params).values():
+        totals.merge(totals_of_step)
     return totals
 
 
-__all__ = ["Sale", "Totals", "per_m2", "percent", "sales", "sold_total"]
+__all__ = [
+    "Sale",
+    "Totals",
+    "per_m2",
+    "percent",
+    "sales",
+    "sales_by_step",
+    "sold_total",
+]

@@ -28,6 +28,18 @@ class ReportAccess(models.Model):
         return str(self.user)
 
 
+class ReportTemplateQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The templates ``user`` may open (``accounts.permissions.may_open_report_template``).
+        A handful of rows, and JSON "contains" is missing on SQLite: the rule runs in Python."""
+        from kvartal.accounts.permissions import may_open_report_template
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        ids = [t.pk for t in self.all() if may_open_report_template(user, t)]
+        return self.filter(pk__in=ids)
+
+
 class ReportTemplate(models.Model):
     """A report built by a user: dimensions and measures in their order, filters, sharing."""
 
@@ -42,6 +54,8 @@ class ReportTemplate(models.Model):
     shared_roles = models.JSONField(_("shared with roles"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    objects = ReportTemplateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("report template")
@@ -118,7 +132,13 @@ class SharedLinkOpen(models.Model):
         related_name="+",
         verbose_name=_("signed-in user"),
     )
-    outcome = models.CharField(_("outcome"), max_length=16, default="shown")
+
+    class Outcome(models.TextChoices):
+        SHOWN = "shown", _("shown")
+        REVOKED = "revoked", _("refused: withdrawn")
+        EXPIRED = "expired", _("refused: expired")
+
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome, default=Outcome.SHOWN)
 
     class Meta:
         verbose_name = _("opening of a shared link")

@@ -32,16 +32,15 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.inventory.models import Project, StatusChange, Unit, UnitStatus
+from kvartal.inventory.models import IN_STOCK, Project, StatusChange, Unit, UnitStatus
 
 from ..base import UNIT_TYPE_LABELS, Params, Report, register, type_sort_key, unit_type
 from ..facts import percent
 from ..periods import Period, Step, as_local_date, next_step
 from ..results import Chart, Column, Figure, Result, Series, Table, format_value
 
-ON_SALE = (UnitStatus.AVAILABLE, UnitStatus.RESERVED)
-ENTERS = Q(new_status__in=ON_SALE) & ~Q(old_status__in=ON_SALE)
-LEAVES = Q(old_status__in=ON_SALE) & ~Q(new_status__in=ON_SALE)
+ENTERS = Q(new_status__in=IN_STOCK) & ~Q(old_status__in=IN_STOCK)
+LEAVES = Q(old_status__in=IN_STOCK) & ~Q(new_status__in=IN_STOCK)
 SOLD = Q(new_status=UnitStatus.SOLD)
 NET = Sum(
     Case(
@@ -131,7 +130,7 @@ def flows(params: Params) -> tuple[dict, dict]:
 def on_sale_now(params: Params) -> dict:
     result: dict = defaultdict(int)
     for project, kind, rooms, n in (
-        Unit.objects.filter(params.unit_q(""), status__in=ON_SALE)
+        Unit.objects.filter(params.unit_q(""), status__in=IN_STOCK)
         .values_list("building__project_id", "kind", "rooms")
         .annotate(n=Count("pk"))
         .order_by()

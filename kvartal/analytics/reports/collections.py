@@ -7,16 +7,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import F, Q, Sum
+from django.db.models import DateField, Exists, F, OuterRef, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from kvartal.accounts.models import Role, User
+from kvartal.core.money import kopecks_sql
 from kvartal.inventory.models import UnitKind
 from kvartal.sales.models import Deal, Payment, PaymentLine
-from kvartal.sales.selectors import deals_with_money_due, payment_states
+from kvartal.sales.selectors import deals_with_money_due
 
 from ..base import Params, Report, register
 from ..facts import as_decimal, percent
@@ -31,8 +34,7 @@ TITLE = _("Collections")
 def deal_q(params: Params, prefix: str = "deal__") -> Q:
     """The unit filters and the manager on a path to ``Deal``."""
     q = params.unit_q(f"{prefix}unit__")
-    if params.manager:
-        q &= Q(**{f"{prefix}manager": params.manager})
+    q &= params.manager_q(f"{prefix}manager")
     return q
 
 
@@ -40,10 +42,15 @@ def planned_by_day(params: Params) -> dict[date, Decimal]:
     """Σ of the planned payments due on each day of the period (one GROUP BY query). A
     terminated deal's lines due after the day it was terminated are no longer planned."""
     period = params.period
-    closed_on = TruncDate("deal__closed_at", tzinfo=timezone.get_current_timezone())
+    # the lines of the deals terminated before their due date: an anti-join with the few
+    # terminated deals, not a join with every deal
+    closed_on = TruncDate("closed_at", tzinfo=timezone.get_current_timezone())
+    dropped = Deal.objects.filter(pk=OuterRef("deal_id"), closed_at__isnull=False).filter(
+        Q(GreaterThan(OuterRef("due_date"), closed_on))
+    )
     lines = (
         PaymentLine.objects.filter(deal_q(params), due_date__range=(period.start, period.end))
-        .filter(Q(deal__closed_at__isnull=True) | Q(due_date__lte=closed_on))
+        .filter(~Exists(dropped))
         .values_list("due_date")
         .annotate(amount=Sum("amount"))
         .order_by()
@@ -113,7 +120,8 @@ def overdue(params: Params, days: list[date], today: date) -> Overdue:
     sql = f"""
         WITH b AS (
             SELECT m.deal_id, m.dated,
-                SUM(m.amount) OVER (PARTITION BY m.deal_id ORDER BY m.dated) AS balance,
+                {kopecks_sql("SUM(m.amount) OVER (PARTITION BY m.deal_id ORDER BY m.dated)")}
+                    AS balance,
                 LEAD(m.dated) OVER (PARTITION BY m.deal_id ORDER BY m.dated) AS next_on
             FROM ({moves_sql}) m
         ), owed AS (
@@ -168,15 +176,65 @@ def _every_row_reader() -> User:
     return User(role=Role.DIRECTOR, is_active=True)
 
 
+def oldest_overdue(today: date) -> RawSQL:
+    """An annotation of ``Deal``: the due date of its oldest overdue line (None without one),
+    by the rule of ``sales.selectors.payment_states`` (``allocate``) computed in the
+    database, not by building the lines in Python. A payment tied to a line pays that line
+    up to its amount (a negative line counts as settled and takes nothing); the rest of the
+    money — the excess, and the payments tied to no line of the deal — is a pool covering
+    the lines with a gap in schedule order, so a line with a gap stays unpaid when the gaps up
+    to it (inclusive) exceed the pool. Overdue: unpaid and due before ``today`` (the lines
+    due later come later in the order, so they change nothing before it). Every sum compared
+    is rounded to the kopeck (SQLite adds REAL)."""
+    connection = connections[PaymentLine.objects.db]
+    quote = connection.ops.quote_name
+    lines, payments = quote(PaymentLine._meta.db_table), quote(Payment._meta.db_table)
+    deal = f"{quote(Deal._meta.db_table)}.{quote(Deal._meta.pk.column)}"
+    amount = kopecks_sql("pl.amount")
+    tied = (  # the money tied to each line of the deal
+        f"SELECT line_id, {kopecks_sql('SUM(amount)')} AS amount FROM {payments} "
+        f"WHERE deal_id = {deal} AND line_id IS NOT NULL GROUP BY line_id"
+    )
+    gap = (
+        f"CASE WHEN {amount} > 0 AND COALESCE(t.amount, 0) < {amount} "
+        "THEN pl.amount - COALESCE(t.amount, 0) ELSE 0 END"
+    )
+    gaps = kopecks_sql(f"SUM({gap}) OVER (ORDER BY pl.due_date, pl.id)")
+    # all the money of the deal less what its lines took directly
+    pool = kopecks_sql(
+        f"COALESCE((SELECT SUM(amount) FROM {payments} WHERE deal_id = {deal}), 0) - "
+        f"COALESCE((SELECT SUM(CASE WHEN {amount} <= 0 OR t.amount <= 0 THEN 0 "
+        f"WHEN t.amount >= {amount} THEN pl.amount ELSE t.amount END) "
+        f"FROM ({tied}) t JOIN {lines} pl ON pl.id = t.line_id AND pl.deal_id = {deal}), 0)"
+    )
+    sql = f"""(
+        SELECT MIN(c.due_date) FROM (
+            SELECT pl.due_date, {gap} AS gap, {gaps} AS gaps
+            FROM {lines} pl LEFT JOIN ({tied}) t ON t.line_id = pl.id
+            WHERE pl.deal_id = {deal} AND pl.due_date < %s
+        ) c
+        WHERE c.gap > 0 AND c.gaps > {pool}
+    )"""
+    return RawSQL(sql, [today], output_field=DateField())
+
+
+def overdue_since(deal_ids: list[int], today: date) -> dict[int, date]:
+    """``{deal id: the due date of its oldest overdue line}`` for the deals that have one
+    (``oldest_overdue``), in one query."""
+    found = Deal.objects.filter(pk__in=deal_ids).annotate(since=oldest_overdue(today))
+    return {pk: since for pk, since in found.values_list("pk", "since") if since}
+
+
 def overdue_deals(deal_ids: list[int], today: date) -> list[dict]:
     """The rows of the deals overdue today: the cashier's selection (``deals_with_money_due``:
-    the overdue amount, largest first) and ``payment_states`` for the oldest unpaid due
-    date. Three queries for at most ``MAX_OVERDUE_ROWS`` deals, none without deals."""
+    the overdue amount, largest first) with the oldest unpaid due date (``oldest_overdue``).
+    One query for at most ``MAX_OVERDUE_ROWS`` deals, none without deals."""
     if not deal_ids:
         return []
     found = list(
         deals_with_money_due(_every_row_reader(), today=today)
         .filter(pk__in=deal_ids, overdue_amount__gt=0)
+        .annotate(since=oldest_overdue(today))
         .values_list(
             "pk",
             "number",
@@ -188,13 +246,12 @@ def overdue_deals(deal_ids: list[int], today: date) -> list[dict]:
             "manager__first_name",
             "manager__username",
             "overdue_amount",
-            "total",
+            "since",
         )
     )
-    states = payment_states({row[0]: row[-1] for row in found}, today)
     rows = []
-    for pk, number, kind, unit, project, building, last, first, username, amount, _t in found:
-        since = states[pk].overdue_since
+    for _pk, number, kind, unit, project, building, last, first, username, amount, since in found:
+        since = as_local_date(since) if since else None
         rows.append(
             {
                 "number": number,

@@ -53,8 +53,7 @@ def cohort(params: Params) -> QuerySet[Lead]:
     """The leads received in the period (of the chosen manager)."""
     period = params.period
     leads = Lead.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
-    if params.manager is not None:
-        leads = leads.filter(manager=params.manager)
+    leads = leads.filter(params.manager_q())
     return leads
 
 

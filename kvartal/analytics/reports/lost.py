@@ -67,7 +67,7 @@ def terminated_deals(params: Params):
         closed_at__gte=period.since,
         closed_at__lt=period.until,
     )
-    return deals.filter(manager=params.manager) if params.manager else deals
+    return deals.filter(params.manager_q())
 
 
 def lost_leads(params: Params) -> list[tuple[str, int, str, int]]:
@@ -80,8 +80,7 @@ def lost_leads(params: Params) -> list[tuple[str, int, str, int]]:
     lead, and each part stays simple enough for PostgreSQL to plan (and cost) well."""
     period = params.period
     leads = Lead.objects.filter(params.unit_q(), status=LeadStatus.LOST)
-    if params.manager:
-        leads = leads.filter(manager=params.manager)
+    leads = leads.filter(params.manager_q())
     moves = LeadEvent.objects.filter(kind=LeadEventKind.STATUS, new=LeadStatus.LOST)
     last_in_period = (
         moves.values("lead_id")
@@ -111,7 +110,7 @@ def cancelled_holds(params: Params):
         ended_at__gte=period.since,
         ended_at__lt=period.until,
     )
-    return holds.filter(manager=params.manager) if params.manager else holds
+    return holds.filter(params.manager_q())
 
 
 def _share_columns() -> list[Column]:

@@ -121,7 +121,7 @@ class Managers(Report):
             amount=Sum("amount"),
         )
         sold = sales_by_manager(params)
-        people = set(activity) | set(payments) | set(sold)
+        people = {p for p in set(activity) | set(payments) | set(sold) if params.covers(p)}
         users = User.objects.filter(pk__in=[p for p in people if p is not None])
         names = {
             user.pk: user.get_full_name() or user.username

@@ -1,4 +1,4 @@
-"""Seed 000, report 5: promotions — what sold under them and at what price per m²."""
+"""Promotions: what sold under them and at what price per m²."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.sales.models import Promotion
+from kvartal.sales.models import AppliedPromotion, Promotion
 
 from ..base import ROOMS_OR_MORE, Params, Report, register
 from ..facts import Totals, percent, sales
@@ -90,7 +90,9 @@ class Promotions(Report):
         by_promotion: dict = defaultdict(Totals)
         prices: dict[int, list[Decimal]] = defaultdict(list)
         plain, promoted, total = Totals(), Totals(), Totals()
+        sold_units = set()
         for sale in sales(params):
+            sold_units.add((sale.deal_id, sale.unit_id))
             total.add(sale.area, sale.price)
             if sale.promotion_id is None:
                 plain.add(sale.area, sale.price)
@@ -99,7 +101,9 @@ class Promotions(Report):
             by_promotion[sale.promotion_id].add(sale.area, sale.price)
             prices[sale.promotion_id].append(sale.price)
         promotions = list(
-            Promotion.objects.filter(Q(pk__in=list(by_promotion)) | running_q(params))
+            Promotion.objects.filter(
+                Q(pk__in=list(by_promotion)) | (running_q(params) & Q(condition=""))
+            )
             .prefetch_related("projects", "buildings")
             .order_by("starts_on", "name", "pk")
         )
@@ -202,14 +206,68 @@ class Promotions(Report):
         return Result(
             title=str(self.title),
             figures=figures,
-            tables=[table],
+            tables=[table, _automatic(sold_units)],
             charts=[chart],
             notes=[
                 str(
                     _(
                         "A sale counts under a promotion when its deal carries it. Differences "
-                        "are of the average price per m² (Σ price ÷ Σ area)."
+                        "are of the average price per m² (Σ price ÷ Σ area). Automatic discounts "
+                        "(promotions with a condition) are in their own table: a unit sold with "
+                        "one may also carry the deal's chosen promotion."
                     )
                 )
             ],
         )
+
+
+def _automatic(sold_units: set[tuple]) -> Table:
+    """The discounts the promotions with a condition gave on the units sold (as the pricing
+    rule recorded them, ``AppliedPromotion``): units and the sum, per promotion. One query."""
+    rows: dict[int, dict] = {}
+    applied = (
+        AppliedPromotion.objects.exclude(promotion__condition="")
+        .values_list(
+            "deal_id",
+            "deal_unit__unit_id",
+            "promotion_id",
+            "promotion__name",
+            "promotion__condition",
+            "amount",
+        )
+        .order_by("promotion__starts_on", "promotion__name", "promotion_id")
+    )
+    for deal_id, unit_id, pk, name, condition, amount in applied:
+        if (deal_id, unit_id) not in sold_units:
+            continue
+        row = rows.setdefault(
+            pk,
+            {
+                "promotion": name,
+                "condition": Promotion.Condition(condition).label,
+                "count": 0,
+                "amount": Decimal(0),
+            },
+        )
+        row["count"] += 1
+        row["amount"] += amount
+    shown = list(rows.values())
+    return Table(
+        "automatic",
+        _("Automatic discounts on the units sold"),
+        [
+            Column("promotion", _("Promotion")),
+            Column("condition", _("Condition")),
+            Column("count", _("Units sold with it"), "int"),
+            Column("amount", _("Discount given, ₽"), "money"),
+        ],
+        shown,
+        total={
+            "promotion": _("All automatic discounts"),
+            "count": sum(r["count"] for r in shown),
+            "amount": sum((r["amount"] for r in shown), Decimal(0)),
+        }
+        if shown
+        else None,
+        empty=_("No unit sold in this period carried an automatic discount."),
+    )

@@ -1,4 +1,4 @@
-"""Seed 000, report 3: reservations — every hold that overlapped the period, holds by step and
+"""Reservations: every hold that overlapped the period, holds by step and
 unit type, the longest ones, holds by manager, and the holds ending within the next hours.
 
 A hold is *inside the period* when it overlaps it: it starts before the period ends and ends
@@ -79,8 +79,7 @@ def _state(now: datetime):
 def _holds(params: Params):
     """The holds under the unit filters and the manager."""
     holds = Hold.objects.filter(params.unit_q())
-    if params.manager is not None:
-        holds = holds.filter(manager=params.manager)
+    holds = holds.filter(params.manager_q())
     return holds.order_by()
 
 

@@ -1,11 +1,11 @@
-"""Seed 000, reports 1 and 2: sales statistics and the average price per m² over time."""
+"""Sales statistics and the average price per m² over time."""
 
 from collections import defaultdict
 
 from django.utils.translation import gettext_lazy as _
 
 from ..base import MEASURES, UNIT_TYPE_LABELS, Params, Report, register, type_sort_key
-from ..facts import Totals, sales
+from ..facts import Totals, sales_by_step
 from ..periods import Step
 from ..results import Chart, Column, Figure, Result, Series, Table
 
@@ -37,17 +37,12 @@ class SalesStatistics(Report):
         period = params.period
         by_step: dict = defaultdict(Totals)
         by_type: dict = defaultdict(Totals)
-        by_step_type: dict = defaultdict(Totals)
         total = Totals()
-        for sale in sales(params):
-            start = period.bucket(sale.day)
-            for totals in (
-                by_step[start],
-                by_type[sale.type],
-                by_step_type[start, sale.type],
-                total,
-            ):
-                totals.add(sale.area, sale.price)
+        by_step_type = sales_by_step(params)  # summed by the database
+        for (start, kind), totals in by_step_type.items():
+            by_step[start].merge(totals)
+            by_type[kind].merge(totals)
+            total.merge(totals)
         steps = period.steps()
         types = sorted(by_type, key=type_sort_key)
         rows = [{"step": period.label(s), **by_step.get(s, Totals()).row()} for s in steps]
@@ -71,7 +66,8 @@ class SalesStatistics(Report):
         if types and len(steps) <= SERIES_UP_TO_STEPS:
             series = [
                 Series(
-                    str(UNIT_TYPE_LABELS[t]), [getattr(by_step_type[s, t], measure) for s in steps]
+                    str(UNIT_TYPE_LABELS[t]),
+                    [getattr(by_step_type.get((s, t), Totals()), measure) for s in steps],
                 )
                 for t in types
             ]
@@ -115,15 +111,13 @@ class AveragePrice(Report):
     def run(self, params: Params) -> Result:
         period = params.period
         overall: dict = defaultdict(Totals)
-        by_type: dict = defaultdict(Totals)
         types_total: dict = defaultdict(Totals)
         total = Totals()
-        for sale in sales(params):
-            start = period.bucket(sale.day)
-            overall[start].add(sale.area, sale.price, sale.list_price)
-            by_type[start, sale.type].add(sale.area, sale.price, sale.list_price)
-            types_total[sale.type].add(sale.area, sale.price, sale.list_price)
-            total.add(sale.area, sale.price, sale.list_price)
+        by_type = sales_by_step(params)  # summed by the database
+        for (start, kind), totals in by_type.items():
+            overall[start].merge(totals)
+            types_total[kind].merge(totals)
+            total.merge(totals)
         steps = period.steps()
         types = sorted(types_total, key=type_sort_key)
         columns = [

@@ -1,4 +1,4 @@
-"""Seed 000, report 4: unsold units — what is left by unit type and building, its value at the
+"""Unsold units: what is left by unit type and building, its value at the
 current prices, the revenue forecast, and its price per m² against the sold one.
 
 *Unsold* means neither sold nor in a deal: available, reserved or not for sale, as the units
@@ -21,7 +21,7 @@ from django.db.models import Case, CharField, Count, DecimalField, F, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.inventory.models import Building, Unit, UnitStatus
+from kvartal.inventory.models import IN_STOCK, Building, Unit, UnitStatus
 
 from ..base import UNIT_TYPE_LABELS, Params, Report, register, type_sort_key, unit_type
 from ..facts import Totals, per_m2, percent, sales
@@ -29,7 +29,6 @@ from ..periods import Period
 from ..results import Chart, Column, Figure, Result, Series, Table
 
 UNSOLD = (UnitStatus.AVAILABLE, UnitStatus.RESERVED, UnitStatus.NOT_FOR_SALE)
-ON_SALE = (UnitStatus.AVAILABLE, UnitStatus.RESERVED)
 # Sums over the whole stock outgrow the 14 digits of one price.
 BIG_MONEY = DecimalField(max_digits=20, decimal_places=2)
 CENTS = Decimal("0.01")
@@ -83,7 +82,7 @@ class Stock:
 
     @property
     def on_sale(self) -> int:
-        return sum(self.by_status[s] for s in ON_SALE)
+        return sum(self.by_status[s] for s in IN_STOCK)
 
     @property
     def per_m2(self) -> Decimal | None:

@@ -5,7 +5,9 @@ The public side (``shared:*``, a signed link, no sign-in) is tested in test_page
 
 from kvartal.accounts.models import Role
 
-READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.SALES_HEAD})  # analytics.view
+READERS = frozenset(
+    {Role.ADMIN, Role.DIRECTOR, Role.SALES_HEAD, Role.ACCOUNTANT, Role.MARKETER}
+)  # analytics.view
 BUILDERS = frozenset(
     {Role.ADMIN, Role.SALES_HEAD}
 )  # analytics.build: no edit screens for directors
@@ -32,7 +34,7 @@ PAGES: dict = {
 def build_objects(*, persona, unit) -> dict:
     from kvartal.analytics.models import ReportTemplate
     from kvartal.analytics.sharing import link_create
-    from kvartal.core.testing import make_user
+    from kvartal.testing import make_user
 
     admin = make_user(Role.ADMIN)
     reader = persona if persona is not None and persona.role in READERS else admin

@@ -6,8 +6,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kvartal.accounts.models import Role
-from kvartal.core.testing import make_building, make_section, make_user
+from kvartal.sales.models import DealUnit
 from kvartal.sales.tests.factories import deal_reach, make_deal
+from kvartal.testing import make_building, make_section, make_user
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -38,6 +39,12 @@ def sell(unit, at: datetime, *, price=None, manager=None, promotion=None, opened
         deal.promotion = promotion
         deal.promotion_discount, deal.manual_discount = deal.manual_discount, Decimal(0)
         deal.save(update_fields=["promotion", "promotion_discount", "manual_discount"])
+    # The deal's one unit carries the same figures (what the sales services keep).
+    DealUnit.objects.filter(deal=deal).update(
+        list_price=deal.list_price,
+        promotion_discount=deal.promotion_discount,
+        manual_discount=deal.manual_discount,
+    )
     deal_reach(deal, "signed", at=opened or at)
     deal_reach(deal, "registered", at=at)
     return deal

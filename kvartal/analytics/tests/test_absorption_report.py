@@ -18,11 +18,11 @@ from kvartal.accounts.models import Role
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.analytics.periods import Period, Step
 from kvartal.analytics.reports.absorption import ENTERS, LEAVES, months_in
-from kvartal.core.testing import make_building, make_project, make_user, typical_risers
 from kvartal.inventory.models import StatusChange, Unit, UnitStatus
 from kvartal.inventory.services import SectionPlan, section_generate, unit_set_status
 from kvartal.sales.services.holds import hold_create
 from kvartal.sales.tests.factories import deal_reach, make_client, make_deal
+from kvartal.testing import make_building, make_project, make_user, typical_risers
 
 from .factories import msk, sell
 

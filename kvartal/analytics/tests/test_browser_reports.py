@@ -8,15 +8,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from kvartal.accounts.models import Role
+from kvartal.accounts.models import Role, Team, User
 from kvartal.analytics.models import ReportTemplate, SharedLinkOpen
-from kvartal.core.testing import make_user
+from kvartal.testing import make_user
 
 from .factories import make_floor_units, sell
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -62,7 +62,10 @@ def test_a_director_builds_a_report_and_shares_it(page, sign_in, director, sold,
 
 
 def test_save_a_template_with_the_builder(page, sign_in, sold):
-    sign_in(make_user(Role.SALES_HEAD))
+    head = make_user(Role.SALES_HEAD)  # the head of the sellers: their reports cover them
+    team = Team.objects.create(name="Отдел продаж", head=head)
+    User.objects.filter(role=Role.SALES_MANAGER).update(team=team)
+    sign_in(head)
     page.goto("/app/reports/builder/?source=sales")
     page.fill("input[name=name]", "Продажи по типам")
     page.select_option("select[name=dimension_1]", "unit_type")

@@ -10,15 +10,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from kvartal.accounts.models import Role
+from kvartal.accounts.models import Role, Team, User
 from kvartal.analytics.builder import TemplateBroken, build, run_template
 from kvartal.analytics.models import ReportTemplate, SharedLink
 from kvartal.analytics.sharing import sign
 from kvartal.clients.models import Channel, Lead, LeadStatus
-from kvartal.core.testing import make_building, make_project, make_user
 from kvartal.inventory.models import UnitStatus
 from kvartal.inventory.services import unit_set_sales_state
 from kvartal.sales.tests.factories import make_deal
+from kvartal.testing import make_building, make_project, make_user
 
 from .factories import make_floor_units, msk, sell
 
@@ -402,8 +402,12 @@ def test_a_moving_period_follows_the_calendar(history):
 
 
 @pytest.fixture
-def head():
-    return make_user(Role.SALES_HEAD)
+def head(history):
+    """The sales head of every manager of the history (a head's reports cover their team)."""
+    head = make_user(Role.SALES_HEAD)
+    team = Team.objects.create(name="Отдел продаж", head=head)
+    User.objects.filter(role=Role.SALES_MANAGER).update(team=team)
+    return head
 
 
 def _template(owner, **fields):

@@ -13,10 +13,10 @@ from kvartal.accounts.models import Role
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.clients.models import Channel, Lead
 from kvartal.clients.services import lead_convert, lead_create, visit_register
-from kvartal.core.testing import make_building, make_project, make_user
 from kvartal.sales.models import Payment
 from kvartal.sales.services.holds import hold_create
 from kvartal.sales.tests.factories import make_deal
+from kvartal.testing import make_building, make_project, make_user
 
 from .factories import make_floor_units, msk
 

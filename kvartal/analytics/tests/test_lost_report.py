@@ -16,9 +16,9 @@ from kvartal.accounts.models import Role
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.analytics.reports.lost import group_reasons, reason_key
 from kvartal.clients.models import Channel, Lead, LeadEvent, LeadEventKind, LeadStatus
-from kvartal.core.testing import make_building, make_project, make_user
 from kvartal.sales.services.holds import hold_cancel, hold_create
 from kvartal.sales.tests.factories import deal_reach, make_client, make_deal
+from kvartal.testing import make_building, make_project, make_user
 
 from .factories import make_floor_units, msk
 

@@ -14,12 +14,12 @@ from kvartal.analytics.base import REPORTS, Params
 from kvartal.analytics.reports.managers import sales_by_manager
 from kvartal.clients.models import Channel
 from kvartal.clients.services import lead_create, visit_register
-from kvartal.core.testing import make_building, make_project, make_user
 from kvartal.inventory.models import UnitStatus
 from kvartal.inventory.services import unit_set_sales_state
 from kvartal.sales.models import Payment
 from kvartal.sales.services.holds import hold_convert, hold_create
 from kvartal.sales.tests.factories import deal_reach, make_client, make_deal
+from kvartal.testing import make_building, make_project, make_user
 
 from .factories import make_floor_units, msk, sell
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from kvartal.accounts.models import Role
 from kvartal.analytics.models import ReportAccess, SharedLink, SharedLinkOpen
 from kvartal.analytics.sharing import sign
-from kvartal.core.testing import make_user
+from kvartal.testing import make_user
 
 from .factories import make_floor_units, msk, sell
 
@@ -120,7 +120,8 @@ def test_a_tampered_expired_or_withdrawn_link_gets_a_message(client, director, s
     link = _share(client)
     signed = sign(link)
     client.logout()
-    tampered = client.get(reverse("shared:report", args=[signed[:-2] + "xx"]))
+    damaged = signed[:-2] + ("yy" if signed.endswith("xx") else "xx")  # never the same text
+    tampered = client.get(reverse("shared:report", args=[damaged]))
     assert tampered.status_code == 400
     assert "This link is damaged" in tampered.content.decode()
     SharedLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
@@ -134,6 +135,10 @@ def test_a_tampered_expired_or_withdrawn_link_gets_a_message(client, director, s
     withdrawn = client.get(reverse("shared:report", args=[signed]))
     assert withdrawn.status_code == 410
     assert "This link was withdrawn" in withdrawn.content.decode()
+    # The author's list says how the last opening ended, in the reader's language.
+    client.force_login(director)
+    page = client.get(reverse("analytics:links"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "отказ: ссылка отозвана" in page and ">revoked<" not in page
 
 
 def test_sharing_refuses_bad_days_and_bad_filters_and_creates_nothing(client, director):
@@ -264,3 +269,27 @@ def test_only_an_administrator_chooses_the_directors_reports(client, director):
         )
         assert response.status_code == 403
     assert not ReportAccess.objects.exists()
+
+
+def test_the_links_page_reads_a_count_and_the_last_opening_not_every_opening(
+    client, director, sold
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    link = _share(client)
+    signed = sign(link)
+
+    def opened(times):
+        for _n in range(times):
+            client.get(reverse("shared:report", args=[signed]))
+        client.force_login(director)
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("analytics:links"))
+        return len(captured), page.content.decode()
+
+    few, _page = opened(1)
+    many, page = opened(4)
+    assert many == few
+    assert SharedLinkOpen.objects.filter(link=link).count() == 5
+    assert '<td class="num">5</td>' in page

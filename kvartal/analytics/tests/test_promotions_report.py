@@ -1,4 +1,4 @@
-"""Seed report 5, promotions, against a hand-built history; expected figures by hand.
+"""The promotions report against a hand-built history; expected figures by hand.
 
 Units of project A (150 000 ₽/m² list): studio 27.50 m², 1-room 38.40, 2-room 56.20,
 3-room 78.90 on each floor. The period is 1 January – 31 March 2026, Moscow time.
@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kvartal.analytics.base import REPORTS, Params
-from kvartal.core.testing import make_building, make_project
 from kvartal.sales.tests.factories import make_promotion
+from kvartal.testing import make_building, make_project
 
 from .factories import make_floor_units, msk, sell
 
@@ -217,3 +217,52 @@ def test_the_query_count_does_not_grow_with_the_sales(settings, django_assert_ma
     # the sales and their deals, the promotions and their projects and buildings, the units
     with django_assert_max_num_queries(6):
         run(project=project)
+
+
+def test_automatic_discounts_have_their_own_table(settings):
+    """A promotion with a condition is applied by the pricing rule, not chosen on the deal:
+    its discount on the units sold is summed in its own table, and the main table (the
+    deals' chosen promotions) does not list it as a promotion that sold nothing."""
+    from kvartal.accounts.models import Role
+    from kvartal.sales.services.deals import BuyerShare, deal_open
+    from kvartal.sales.tests.factories import deal_reach, make_client
+    from kvartal.testing import make_user
+
+    settings.TIME_ZONE = "Europe/Moscow"
+    project = make_project()
+    studio, one_room, two_rooms, *_rest = make_floor_units(make_building(project))
+    second = make_promotion(
+        name="Второй объект −10 %",
+        starts_on=START,
+        ends_on=END,
+        condition="extra_unit",
+        value=D("10"),
+    )
+    manager = make_user(Role.SALES_MANAGER)
+    deal = deal_open(
+        by=manager,
+        units=[one_room, studio],
+        buyers=[BuyerShare(make_client(manager=manager))],
+        at=msk(2026, 2, 1, 12, 0),
+    )
+    deal_reach(deal, "signed", at=msk(2026, 2, 2, 12, 0))
+    deal_reach(deal, "registered", at=msk(2026, 2, 10, 12, 0))
+    sell(two_rooms, msk(2026, 2, 11, 12, 0))  # no discount of any kind
+    # the cheaper unit, the studio: 27.50 × 150 000 = 4 125 000; 10 % = 412 500
+    result = run(project=project)
+    automatic = next(t for t in result.tables if t.key == "automatic")
+    assert automatic.rows == [
+        {
+            "promotion": "Второй объект −10 %",
+            "condition": "A second (or further) unit in one deal",
+            "count": 1,
+            "amount": D("412500"),
+        }
+    ]
+    assert (automatic.total["count"], automatic.total["amount"]) == (1, D("412500"))
+    main = next(t for t in result.tables if t.key == "by_promotion")
+    assert second.name not in [str(r["promotion"]) for r in main.rows]
+    # outside the period the table is empty and says so
+    later = REPORTS["promotions"].result(Params.of(date(2026, 4, 1), date(2026, 4, 30)))
+    empty = next(t for t in later.tables if t.key == "automatic")
+    assert empty.rows == [] and empty.empty

@@ -1,4 +1,4 @@
-"""Seed report 3, reservations, against holds made through the hold services at chosen Moscow
+"""The reservations report against holds made through the hold services at chosen Moscow
 moments; expected figures written out by hand (the arithmetic in the comments)."""
 
 from datetime import date, timedelta
@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from kvartal.accounts.models import Role
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.analytics.reports import reservations as report
-from kvartal.core.testing import make_building, make_project, make_user
 from kvartal.sales.models import HoldKind
 from kvartal.sales.services import holds as svc
 from kvartal.sales.tests.factories import make_client
+from kvartal.testing import make_building, make_project, make_user
 
 from .factories import make_floor_units, msk
 

@@ -1,4 +1,5 @@
-"""Seed reports 1 and 2 against a hand-built history; expected figures written out by hand."""
+"""The sales statistics and price per m² reports against a hand-built history; expected
+figures written out by hand."""
 
 from datetime import date
 from decimal import Decimal
@@ -7,7 +8,7 @@ import pytest
 
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.analytics.periods import Step
-from kvartal.core.testing import make_building, make_project
+from kvartal.testing import make_building, make_project
 
 from .factories import make_floor_units, msk, sell
 
@@ -105,3 +106,80 @@ def test_a_long_chart_shows_one_series(history):
     assert series.name == "All units"
     assert len(series.values) == 90  # 31 + 28 + 31 days
     assert sum(series.values) == 3
+
+
+def test_one_deal_of_three_units_is_three_units_sold_its_money_split_by_their_prices(db):
+    """An apartment, a parking space and a storage room in one deal, sold today: the sales
+    figures count three units and the deal's money once, each unit at its own price in the
+    deal (its share of the manual discount included)."""
+    from django.utils import timezone
+
+    from kvartal.accounts.models import Role
+    from kvartal.analytics.facts import sales
+    from kvartal.sales.models import DealUnit
+    from kvartal.sales.services.deals import BuyerShare, deal_open
+    from kvartal.sales.tests.factories import deal_reach, make_client, make_unit_set
+    from kvartal.testing import make_user
+
+    units = make_unit_set()
+    flat, parking, storage = units["apartments"][0], units["parkings"][0], units["storages"][0]
+    manager = make_user(Role.SALES_MANAGER)
+    deal = deal_open(
+        by=manager,
+        units=[flat, parking, storage],
+        buyers=[BuyerShare(make_client(manager=manager))],
+        manual_discount=Decimal("10000"),
+    )
+    deal_reach(deal, "signed")
+    deal_reach(deal, "registered")
+    today = timezone.localdate()
+    params = Params.of(today.replace(day=1), today, Step.MONTH)
+    rows = sales(params)
+    assert {s.unit_id: s.price for s in rows} == dict(
+        DealUnit.objects.filter(deal=deal).values_list("unit_id", "price")
+    )
+    assert {s.deal_id for s in rows} == {deal.pk}
+    assert sum(s.price for s in rows) == deal.price
+    assert sum(s.list_price for s in rows) == deal.list_price
+    total = REPORTS["sales"].result(params).table("by_step").total
+    assert (total["count"], total["amount"]) == (3, deal.price)
+
+
+def test_the_sums_of_the_database_are_exact_to_the_kopeck(settings, django_assert_num_queries):
+    """The sales statistics sum in SQL (a row per day and type, not per sale): on SQLite,
+    which adds money as REAL, awkward fractions sold on one day still give the exact sum of
+    the sales, the same as adding the rows one by one. One query, whatever the sales."""
+    from kvartal.analytics.facts import sales
+
+    settings.TIME_ZONE = "Europe/Moscow"
+    units = make_floor_units(floors=2)
+    prices = [Decimal("4781446.55"), Decimal("5999668.90"), Decimal("7354811.99")]
+    prices += [Decimal("6824348.65"), Decimal("8311578.79"), Decimal("5100000.01")]
+    for n, (unit, price) in enumerate(zip(units, prices, strict=False)):
+        sell(unit, msk(2026, 2, 10, 10 + n, 0), price=price)
+    params = Params.of(date(2026, 2, 1), date(2026, 2, 28))
+    with django_assert_num_queries(1):
+        result = REPORTS["sales"].result(params)
+    total = result.table("by_step").total
+    rows = sales(params)
+    assert total["amount"] == sum(prices) == sum(s.price for s in rows)
+    assert total["area"] == sum(s.area for s in rows)
+    assert total["count"] == len(prices)
+    by_type = {r["type"]: r["amount"] for r in result.table("by_type").rows}
+    assert sum(by_type.values()) == sum(prices)
+    with django_assert_num_queries(1):
+        per_m2 = REPORTS["price-m2"].result(params).table("by_step").total
+    assert per_m2["count"] == len(prices)
+
+
+def test_the_manager_filter_on_the_sums(history):
+    """The sums in SQL keep the manager (and the viewer's team) filter of the rows."""
+    from kvartal.sales.models import Deal
+
+    deal = Deal.objects.order_by("pk").first()
+    result = run("sales", date(2026, 1, 1), date(2026, 3, 31), manager=deal.manager)
+    assert result.table("by_step").total["count"] == 1
+    mine = Params.of(date(2026, 1, 1), date(2026, 3, 31), team=frozenset({deal.manager_id}))
+    assert REPORTS["sales"].result(mine).table("by_step").total["count"] == 1
+    nobody = Params.of(date(2026, 1, 1), date(2026, 3, 31), team=frozenset())
+    assert REPORTS["sales"].result(nobody).table("by_step").total["count"] == 0

@@ -12,8 +12,8 @@ from kvartal.accounts.models import Role
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.clients.models import Channel, LeadStatus
 from kvartal.clients.services import lead_set_status
-from kvartal.core.testing import make_building, make_user
 from kvartal.sales.tests.factories import deal_reach
+from kvartal.testing import make_building, make_user
 
 from .factories import make_floor_units, msk
 from .test_funnel_report import deal, new_lead, visit

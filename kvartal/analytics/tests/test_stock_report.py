@@ -1,4 +1,4 @@
-"""Seed report 4, unsold units, against units put in known states through the services;
+"""The unsold units report against units put in known states through the services;
 expected figures written out by hand (the arithmetic in the comments)."""
 
 from datetime import date
@@ -11,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from kvartal.analytics.base import REPORTS, Params
 from kvartal.analytics.periods import Period
 from kvartal.analytics.reports import stock as report
-from kvartal.core.testing import make_building, make_project
 from kvartal.inventory import services as inventory
 from kvartal.inventory.models import UnitStatus
 from kvartal.sales.services import holds as svc
 from kvartal.sales.tests.factories import make_client, make_deal
+from kvartal.testing import make_building, make_project
 
 from .factories import make_floor_units, msk, sell
 

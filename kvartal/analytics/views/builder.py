@@ -13,12 +13,13 @@ from django.utils.translation import gettext_lazy
 from kvartal.accounts.models import Role
 from kvartal.accounts.permissions import (
     ANALYTICS_BUILD,
-    ANALYTICS_CONFIGURE,
     ANALYTICS_VIEW,
     CAPABILITIES,
-    has_capability,
+    may_change_report_template,
+    may_open_report_template,
     require,
 )
+from kvartal.core.widgets import DateInput
 
 from ..base import ReportForm
 from ..builder import (
@@ -71,12 +72,12 @@ class BuilderForm(forms.Form):
     date_from = forms.DateField(
         label=gettext_lazy("From"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
     date_to = forms.DateField(
         label=gettext_lazy("To"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=gettext_lazy("No dates: the last twelve months up to today."),
     )
     # The filters are the reports' own fields (same choices, labels and checks).
@@ -225,7 +226,7 @@ def _builder_page(request, template: ReportTemplate | None = None):
                     return redirect("analytics:template", pk=saved.pk)
         if not form.errors:
             try:
-                result = build(**spec, title=name)
+                result = build(**spec, title=name, viewer=request.user)
             except TemplateBroken as error:
                 form.add_error(None, error.message)
     title = _("Change the report") if template else _("Build a report")
@@ -249,24 +250,15 @@ def builder(request):
     return _builder_page(request)
 
 
-def may_open(user, template: ReportTemplate) -> bool:
-    return (
-        template.owner_id == user.pk
-        or user.role in template.roles()
-        or has_capability(user, ANALYTICS_CONFIGURE)
-    )
-
-
-def may_change(user, template: ReportTemplate) -> bool:
-    return template.owner_id == user.pk or has_capability(user, ANALYTICS_CONFIGURE)
+may_open = may_open_report_template
+may_change = may_change_report_template
 
 
 def _visible(request, pk) -> ReportTemplate:
     """The template if the user may open it, else 404 (its existence is not told)."""
-    template = get_object_or_404(ReportTemplate.objects.select_related("owner"), pk=pk)
-    if not may_open(request.user, template):
-        raise Http404
-    return template
+    return get_object_or_404(
+        ReportTemplate.objects.for_user(request.user).select_related("owner"), pk=pk
+    )
 
 
 def _changeable(request, pk) -> ReportTemplate:
@@ -289,9 +281,9 @@ def _detail(request, template, *, result=None, broken=None):
     return render(request, "analytics/template_detail.html", context, status=409 if broken else 200)
 
 
-def _run(template):
+def _run(template, viewer):
     try:
-        return run_template(template), None
+        return run_template(template, viewer), None
     except TemplateBroken as broken:
         return None, broken.message
 
@@ -299,7 +291,7 @@ def _run(template):
 @require(ANALYTICS_VIEW)
 def template_detail(request, pk):
     template = _visible(request, pk)
-    result, broken = _run(template)
+    result, broken = _run(template, request.user)
     return _detail(request, template, result=result, broken=broken)
 
 
@@ -332,7 +324,7 @@ def template_export(request, pk, fmt):
     if fmt not in ("xlsx", "pdf"):
         raise Http404
     template = _visible(request, pk)
-    result, broken = _run(template)
+    result, broken = _run(template, request.user)
     if broken:
         return _detail(request, template, broken=broken)
     return export_response(result, f"report-{template.pk}", fmt, request)

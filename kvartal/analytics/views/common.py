@@ -1,8 +1,6 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kvartal.accounts.permissions import ANALYTICS_CONFIGURE, ANALYTICS_VIEW, has_capability
-
 from ..models import ReportTemplate
 
 
@@ -11,14 +9,5 @@ def crumbs(*more) -> list:
 
 
 def templates_for(user):
-    """The builder's templates ``user`` may open: their own and those shared with their role."""
-    if not has_capability(user, ANALYTICS_VIEW):
-        return []
-    if has_capability(user, ANALYTICS_CONFIGURE):
-        return list(ReportTemplate.objects.select_related("owner"))
-    # A handful of rows; JSON "contains" is not available on SQLite, so the roles are read here.
-    return [
-        t
-        for t in ReportTemplate.objects.select_related("owner")
-        if t.owner_id == user.pk or user.role in t.roles()
-    ]
+    """The builder's templates ``user`` may open (``may_open_report_template``)."""
+    return list(ReportTemplate.objects.for_user(user).select_related("owner"))

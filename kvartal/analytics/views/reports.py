@@ -46,7 +46,7 @@ def _computed(report, request):
     form = report.form(request.GET)
     if not form.is_valid():
         return form, None
-    return form, report.result(Params.from_form(form))
+    return form, report.result(Params.from_form(form).for_viewer(request.user))
 
 
 @require(ANALYTICS_VIEW)

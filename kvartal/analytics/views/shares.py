@@ -2,6 +2,7 @@
 public read-only page behind them."""
 
 from django.contrib import messages
+from django.db.models import Count, Prefetch
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,12 +13,13 @@ from kvartal.accounts.permissions import (
     ANALYTICS_CONFIGURE,
     ANALYTICS_VIEW,
     has_capability,
+    may_open_report_template,
     require,
 )
 
 from ..access import report_for
 from ..base import REPORTS, Params
-from ..models import SharedLink
+from ..models import SharedLink, SharedLinkOpen
 from ..sharing import MAX_DAYS, LinkRefused, link_create, link_open, link_revoke, sign
 from .common import crumbs
 from .reports import export_response
@@ -86,7 +88,13 @@ def link_new(request, key):
 
 @require(ANALYTICS_VIEW)
 def link_list(request):
-    links = SharedLink.objects.select_related("created_by").prefetch_related("opens")
+    # The count and the last opening of each link, not every opening of 200 links.
+    last = SharedLinkOpen.objects.order_by("-at", "-pk")[:1]
+    links = (
+        SharedLink.objects.select_related("created_by")
+        .annotate(open_count=Count("opens"))
+        .prefetch_related(Prefetch("opens", queryset=last, to_attr="last_opens"))
+    )
     if not has_capability(request.user, ANALYTICS_CONFIGURE):
         links = links.filter(created_by=request.user)
     rows = [
@@ -124,9 +132,7 @@ def _creator_may_show(link) -> bool:
     if not author.is_active:
         return False
     if link.template_id:
-        from .builder import may_open  # noqa: PLC0415
-
-        return may_open(author, link.template)
+        return may_open_report_template(author, link.template)
     return report_for(author, link.report) is not None
 
 
@@ -158,7 +164,7 @@ def shared(request, signed, fmt=None):
         from ..builder import TemplateBroken, run_template
 
         try:
-            result = run_template(link.template)
+            result = run_template(link.template, link.created_by)
         except TemplateBroken as broken:
             context = {"title": _("This report cannot be built"), "text": str(broken)}
             return render(request, "analytics/shared_refused.html", context, status=409)
@@ -174,7 +180,7 @@ def shared(request, signed, fmt=None):
                 ),
             }
             return render(request, "analytics/shared_refused.html", context, status=409)
-        result = report.result(Params.from_form(form))
+        result = report.result(Params.from_form(form).for_viewer(link.created_by))
         result.landscape = report.landscape
         key = report.key
     if fmt:
