@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from kvartal.accounts.models import Role
-from kvartal.core.testing import make_user
+from kvartal.testing import make_user
 
 
 @pytest.fixture
@@ -27,6 +27,11 @@ def sales_head(db):
 @pytest.fixture
 def manager(db):
     return make_user(Role.SALES_MANAGER, username="manager")
+
+
+@pytest.fixture
+def other_manager(db):
+    return make_user(Role.SALES_MANAGER, username="other-manager")
 
 
 @pytest.fixture
@@ -57,6 +62,22 @@ def _presets_after_a_flush(request):
 
 
 @pytest.fixture(autouse=True)
+def _no_second_factor_by_default(settings):
+    """Administrators and directors must sign in with a second factor (KVARTAL_2FA_ROLES);
+    tests sign personas in with ``force_login`` and would all meet the code page. The
+    two-factor tests (accounts/tests/test_sign_in.py) set the roles back."""
+    settings.KVARTAL_2FA_ROLES = frozenset()
+
+
+@pytest.fixture(autouse=True)
+def _sales_settings_read_afresh():
+    """``SalesSettings.current()`` is remembered per process; each test has its own data."""
+    from kvartal.sales.models import SalesSettings
+
+    SalesSettings.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Hashing with PBKDF2 would make every persona cost ~100 ms; tests need no such strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -69,6 +90,14 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_at_once(settings):
+    """Jobs run in the test's own process as soon as they are enqueued (after commit: use
+    ``django_capture_on_commit_callbacks(execute=True)``); the worker tests choose their own
+    backend."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +156,7 @@ def sign_in(page):
     """Sign in through the real login form."""
 
     def do(user):
-        from kvartal.core.testing import PASSWORD
+        from kvartal.testing import PASSWORD
 
         page.goto("/accounts/login/")
         page.fill("input[name=username]", user.username)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,7 @@ class CoreConfig(AppConfig):
     name = "kvartal.core"
     label = "core"
     verbose_name = _("Settings")
+
+    def ready(self) -> None:
+        # Every app's menu entries (kvartal/<app>/nav.py; see kvartal.core.nav).
+        autodiscover_modules("nav")

@@ -2,6 +2,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .uploads import UploadField
+
 DEFAULT_PALETTE = "#1f4e79,#e07b39,#3c9d5d,#8e5cc4,#c94f4f,#2a9fb0,#b59b2a,#6b7785"
 
 
@@ -10,7 +12,19 @@ class ChartKind(models.TextChoices):
     LINE = "line", _("Lines")
 
 
-class CompanyProfile(models.Model):
+class SettingsRow(models.Model):
+    """A table of one row: an app's settings for the whole installation. ``current()`` reads
+    the row, making it with the fields' defaults the first time."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def current(cls):
+        return cls.objects.order_by("pk").first() or cls.objects.create()
+
+
+class CompanyProfile(SettingsRow):
     """The developer company using this installation: its name and brand on sheets and PDFs.
 
     One row; ``CompanyProfile.current()`` returns it, creating an empty one if needed.
@@ -20,7 +34,7 @@ class CompanyProfile(models.Model):
     legal_name = models.CharField(_("legal name"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     website = models.CharField(_("website"), max_length=200, blank=True)
-    logo = models.FileField(_("logo"), upload_to="company/", blank=True)
+    logo = UploadField(_("logo"), upload_to="company/", blank=True)
     brand_color = models.CharField(
         _("brand colour"),
         max_length=7,
@@ -51,11 +65,6 @@ class CompanyProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name or str(_("Company"))
-
-    @classmethod
-    def current(cls) -> "CompanyProfile":
-        profile = cls.objects.order_by("pk").first()
-        return profile or cls.objects.create(name="")
 
     def palette(self) -> list[str]:
         """The chart series colours, in order."""

@@ -1,4 +1,7 @@
+from django.http import HttpResponseServerError
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
 
 
 def error_403(request, exception=None):
@@ -10,4 +13,10 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
-    return render(request, "errors/500.html", status=500)
+    """The server error page, drawn without the database (it may be what failed): no
+    context processors (they read the user), the reader's language taken from the request
+    itself (cookie, browser), not from the session."""
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        body = render_to_string("errors/500.html")
+    return HttpResponseServerError(body)

@@ -1,6 +1,6 @@
 """Formatting of money, areas and query strings for templates."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.formats import number_format
@@ -26,10 +26,25 @@ def area(value) -> str:
 
 @register.filter
 def millions(value) -> str:
-    """12345678 -> '12,3' (millions, one decimal): compact chessboard cells."""
+    """12345678 -> '12,3' (millions, tenths rounded half up): compact chessboard cells."""
     if value in (None, ""):
         return "—"
-    return number_format(Decimal(value) / Decimal(1_000_000), 1)
+    return number_format(round_tenths(Decimal(value) / Decimal(1_000_000)), 1)
+
+
+def round_tenths(value: Decimal) -> Decimal:
+    """Rounded half up to one decimal (``number_format`` alone cuts the decimals)."""
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# How the language switcher names each language: short, in the language itself.
+LANGUAGE_BUTTONS = {"zh-hans": "中文"}
+
+
+@register.filter
+def language_button(code: str) -> str:
+    """A language's button in the switcher: "RU", "EN", "中文"."""
+    return LANGUAGE_BUTTONS.get(code, code.upper())
 
 
 @register.simple_tag(takes_context=True)
@@ -42,3 +57,13 @@ def query_with(context, **kwargs) -> str:
         else:
             params[key] = value
     return "?" + params.urlencode() if params else "?"
+
+
+@register.inclusion_tag("components/pager.html", takes_context=True)
+def pager(context, page):
+    """``{% pager page %}``: the links to the other pages of a ``Page``, keeping the query."""
+    return {
+        "request": context["request"],
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
+    }

@@ -48,3 +48,34 @@ def test_uploaded_files_are_for_signed_in_readers_only(client, manager, settings
     assert b"".join(response.streaming_content) == b"<svg/>"
     assert client.get("/media/../settings.py").status_code in (400, 404)  # never served
     assert client.get("/media/plans/missing.png").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("language", "title"), [("ru", "Что-то пошло не так"), ("en", "Something went wrong")]
+)
+def test_the_error_page_renders_while_the_database_is_down(client, manager, language, title):
+    """With the database gone, the 500 handler itself failed (the context processors read
+    the user from the database) and users got the server's bare English page. It renders
+    without the database, in the reader's language."""
+    from django.conf import settings
+    from django.db import connection
+
+    client.force_login(manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.raise_request_exception = False
+    name = connection.settings_dict["NAME"]
+    connection.close()
+    # a database that is not there: the server is down for this process
+    connection.settings_dict["NAME"] = (
+        "/nonexistent/kvartal.sqlite3" if connection.vendor == "sqlite" else "kvartal_gone"
+    )
+    try:
+        response = client.get("/app/")
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = name
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert title in body
+    assert f'lang="{language}"' in body

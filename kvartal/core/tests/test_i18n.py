@@ -15,9 +15,9 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import translation
 
-from kvartal.core.testing import make_building, make_section
 from kvartal.inventory.models import Unit, UnitStatus
 from kvartal.inventory.tests.sales_state import set_sales_state
+from kvartal.testing import make_building, make_section
 
 MESSAGES = Path(django_settings.LOCALE_PATHS[0]) / "ru" / "LC_MESSAGES"
 PO, MO = MESSAGES / "django.po", MESSAGES / "django.mo"
@@ -159,7 +159,7 @@ def test_po_header(po_entries):
 
 def test_every_message_is_translated_and_keeps_its_placeholders(po_entries):
     _header, messages = po_entries
-    assert 100 < len(messages) < 2000  # our strings only, not a dependency's
+    assert 100 < len(messages) < 8000  # our strings only, not a dependency's
     problems = []
     for m in messages:
         forms = [v for k, v in m.items() if k.startswith("msgstr[")]

@@ -1,0 +1,114 @@
+"""axe-core (npm, pinned in package.json; ``make test`` installs it) on the main pages and on
+every role's start page: no serious or critical violation."""
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from kvartal.accounts.models import Role
+from kvartal.accounts.start import start_url
+from kvartal.analytics.tests.factories import sell
+from kvartal.sales.models import PaymentMethod
+from kvartal.sales.services.payments import schedule_generate
+from kvartal.sales.tests.factories import make_client, make_deal, make_promotion
+from kvartal.testing import make_building, make_section, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ${v.help} — ` +
+      v.nodes.slice(0, 6).map(n => n.target.join(" ") +
+        (n.any[0] && n.any[0].data && n.any[0].data.fgColor
+          ? ` [${n.any[0].data.fgColor} on ${n.any[0].data.bgColor}]` : "")).join(", "));
+}"""
+
+
+def axe_violations(page, url: str) -> list[str]:
+    """The serious and critical violations axe-core finds on ``url``, one line each."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: make install-js (make test does it)")
+    response = page.goto(url)
+    assert response is not None and response.ok, url
+    page.add_script_tag(path=str(AXE))
+    return [f"{url}: {line}" for line in page.evaluate(RUN_AXE)]
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """The shared page, with the site's Content-Security-Policy set aside for axe's script only
+    (``script-src 'self'`` refuses an injected one)."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="en-US",
+        viewport={"width": 1400, "height": 900},
+        bypass_csp=True,
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def sales(db):
+    """A building with units, a client, a deal with a schedule and a sale, a promotion."""
+    building = make_building(name="Корпус 1")
+    section = make_section(building, floors=3, per_floor=4, price_per_m2=Decimal("150000"))
+    units = list(section.units.order_by("pk"))
+    manager = make_user(Role.SALES_MANAGER, username="manager")
+    client = make_client(manager=manager, last_name="Доступова", phone="+79990001122")
+    deal = make_deal(
+        manager=manager,
+        unit=units[0],
+        buyer=client,
+        payment_method=PaymentMethod.INSTALMENTS,
+        number="Д-2026-00001",
+    )
+    schedule_generate(deal=deal, by=manager, down_payment="25%", months=3)
+    sell(units[1], timezone.now() - timedelta(days=2), manager=manager)
+    make_promotion(by=manager, buildings=[building])
+    return {
+        "building": building,
+        "unit": units[2],
+        "client": client,
+        "deal": deal,
+        "manager": manager,
+    }
+
+
+def test_the_main_pages_have_no_serious_violation(page, sign_in, sales):
+    sign_in(sales["manager"])
+    found = []
+    for url in [
+        f"/app/buildings/{sales['building'].pk}/",
+        f"/app/units/{sales['unit'].pk}/",
+        f"/app/units/{sales['unit'].pk}/hold/",  # a date-and-time input with its format
+        "/app/units/",
+        f"/app/clients/{sales['client'].pk}/",
+        f"/app/deals/{sales['deal'].pk}/",
+    ]:
+        found += axe_violations(page, url)
+    assert not found, "\n".join(found)
+
+
+def test_the_director_pages_have_no_serious_violation(page, sign_in, sales):
+    sign_in(make_user(Role.DIRECTOR))
+    found = axe_violations(page, "/app/dashboard/")
+    found += axe_violations(page, "/app/reports/sales/")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("role", [r for r in Role.values if r != Role.DIRECTOR])
+def test_each_role_start_page_has_no_serious_violation(page, sign_in, sales, role):
+    user = make_user(role)
+    sign_in(user)
+    found = axe_violations(page, start_url(user))
+    assert not found, "\n".join(found)

@@ -1,0 +1,68 @@
+"""Reads built by the ORM once per process (``core.statements``) give what the ORM gives."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kvartal.core.statements import Statement
+from kvartal.inventory.models import Unit, UnitStatus
+from kvartal.testing import make_building, make_section
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = ("id", "number", "total_area", "price", "status", "hold_until", "section__number")
+
+
+def units_of(building_id):
+    return Unit.objects.filter(building_id=building_id).order_by("pk").values_list(*COLUMNS)
+
+
+def test_the_rows_are_the_querysets_rows_for_every_value(keeper):
+    first, second = make_building(), make_building()
+    make_section(first, floors=2, per_floor=3, by=keeper)
+    make_section(second, floors=1, per_floor=2, by=keeper)
+    # values the converters must bring back as the ORM does: money, an aware time
+    Unit.objects.filter(building=second).update(
+        price=Decimal("1234567.89"),
+        status=UnitStatus.RESERVED,
+        hold_until=timezone.now() + timedelta(hours=3),
+    )
+    units = Statement(units_of, samples=(-1, -2))
+    for building in (first, second, first):
+        with CaptureQueriesContext(connection) as queries:
+            rows = units.rows(building.pk)
+        assert len(queries) == 1
+        assert rows == list(units_of(building.pk))
+        assert all(isinstance(row[3], Decimal) for row in rows)
+    assert units.rows(-3) == []
+
+
+def test_a_date_is_a_parameter_as_the_orm_adapts_it(keeper):
+    building = make_building()
+    make_section(building, floors=1, per_floor=2, by=keeper)
+
+    def created_by(day):
+        return Unit.objects.filter(created_at__date__lte=day).order_by("pk").values_list("pk")
+
+    created = Statement(
+        created_by,
+        samples=(date(1001, 2, 3), date(1002, 3, 4)),
+        adapt=lambda connection, day: connection.ops.adapt_datefield_value(day),
+    )
+    today = timezone.localdate()
+    assert created.rows(today) == list(created_by(today))
+    assert created.rows(today - timedelta(days=3650)) == []
+
+
+def test_a_query_whose_sql_changes_with_the_value_is_refused():
+    def unfit(value):  # the value decides the shape of the query, not a parameter
+        units = Unit.objects.values_list("pk")
+        return units.filter(price__gt=F("total_area")) if value < 0 else units
+
+    with pytest.raises(RuntimeError):
+        Statement(unfit, samples=(-1, 1)).rows(5)
