@@ -11,23 +11,88 @@ import json
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as SchemaError
 
 from kvartal.clients.models import LeadSource
 from kvartal.clients.services import lead_create
 from kvartal.core.errors import DomainError
+from kvartal.core.net import client_address
 from kvartal.inventory.models import Unit
 
-api = NinjaAPI(
+from .problems import Problem, problem_response
+
+
+class KvartalAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Errors are documented as what they are: ``application/problem+json``."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if str(status).startswith(("4", "5")) and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
+
+api = KvartalAPI(
     title="Kvartal API",
     version="1",
     urls_namespace="api-v1",
+    description=(
+        "Integration API: inventory, clients, leads, holds, deals, payments and prices, on the "
+        "same services and permission table as the pages. Authenticate with "
+        "`Authorization: Bearer <token>` (tokens: an administrator creates them under "
+        "Integrations). Errors are problem details (`application/problem+json`) with a `code`."
+    ),
 )
+
+
+@api.exception_handler(Problem)
+def _problem(request, exc: Problem):
+    return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request, exc: NinjaValidationError):
+    fields: dict[str, list[str]] = {}
+    for item in exc.errors:
+        loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path", "body")]
+        name = ".".join(loc) or "body"
+        fields.setdefault(name, []).append(
+            str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        )
+    return problem_response(422, "invalid", "Some fields are missing or invalid.", fields)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if exc.status_code == 401:
+        return problem_response(401, "token_invalid", "The token is missing, unknown or revoked.")
+    code = "malformed" if exc.status_code == 400 else "error"
+    return problem_response(exc.status_code, code, str(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return problem_response(401, "token_invalid", "The token is missing, unknown or revoked.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return problem_response(404, "not_found", "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return problem_response(403, "forbidden", "Forbidden.")
 
 
 class LeadIn(BaseModel):
@@ -60,19 +125,30 @@ class LeadOut(Schema):
 
 
 class Error(Schema):
-    error: str
-    fields: dict[str, list[str]] = {}
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: dict[str, list[str]] | None = None
+
+
+_CODES = {
+    400: "invalid",
+    401: "key_invalid",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+}
 
 
 def _error(status: int, message: str, fields: dict | None = None) -> JsonResponse:
-    return JsonResponse({"error": message, "fields": fields or {}}, status=status)
+    return problem_response(status, _CODES.get(status, "error"), message, fields)
 
 
 def _address(request: HttpRequest) -> str:
-    """The client's address. Behind a reverse proxy, set it to pass the real address in
-    REMOTE_ADDR (e.g. gunicorn's --forwarded-allow-ips with a proxy-fix), or every site
-    visitor shares one limit."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address (behind the trusted proxies of ``KVARTAL_TRUSTED_PROXIES``)."""
+    return client_address(request) or "unknown"
 
 
 def _over_rate(request: HttpRequest) -> bool:
@@ -165,3 +241,8 @@ def leads_create(request):
     except DomainError as e:
         return _error(409, str(e))
     return Status(201, {"id": lead.pk, "status": lead.status, "repeat": lead.is_repeat})
+
+
+from . import v1  # noqa: E402 - the endpoints register on ``api``
+
+api.add_router("/", v1.router)
