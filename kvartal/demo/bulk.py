@@ -14,10 +14,16 @@ services would have written, in a few big passes:
   reopened) with the price at the time, the actor and the services' reasons; a
   ``PriceBatch`` and ``PriceChange`` rows for every price rise (units held, in a deal or sold
   keep their price, as ``units_bulk_set_price`` skips them); clients with their lead,
-  consent, visit and history, and leads that never became clients (lost, in work); holds
-  with their ``HoldEvent`` rows; deals with their buyer, ``DealEvent`` rows (opened,
-  schedule, stage moves, payments, termination), payment schedules summing to the price and
-  the payments received (late payers leave some lines overdue).
+  consent, visit and history; holds (extended, cancelled, run out) with their ``HoldEvent``
+  rows; deals with their buyer, ``DealEvent`` rows (opened, schedule, stage moves, payments,
+  termination), payment schedules summing to the price and the payments received (late
+  payers leave some lines overdue).
+
+Every decision of the months comes from ``sales.SaleScript``, which the services' replay
+(``sales.SalesReplay``) uses too, asked in the same order: the rows are the services' rows,
+row for row (``tests/test_bulk_parity.py`` compares a small data set loaded both ways). A
+rule the services apply is mirrored here, never invented: a new kind of row belongs in
+``SalesReplay`` first, through the services.
 
 Rows go in with ``bulk_create`` in batches of ``BATCH``; ids are handed out here (after the
 tables' current maximum), so that rows can refer to each other before they are written (the
@@ -28,28 +34,28 @@ Holds that ran out before the data set's end are finalised as the periodic job d
 The same seed gives the same data.
 """
 
-import calendar
 import dataclasses
-import heapq
 import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Count, Max
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kvartal.accounts.models import Notice, Role, Team, User
+from kvartal.accounts.notices import render_message
 from kvartal.clients.models import (
-    Channel,
     Client,
     ClientEvent,
     ClientEventKind,
@@ -86,27 +92,25 @@ from kvartal.inventory.models import (
 )
 from kvartal.inventory.services import NUMBERING_ORDERS
 from kvartal.sales.models import (
-    ContractType,
+    AppliedPromotion,
     Deal,
     DealBuyer,
+    DealCounter,
     DealEvent,
     DealEventKind,
+    DealUnit,
     Hold,
     HoldEvent,
     HoldEventKind,
     HoldKind,
     HoldState,
-    HoldTerm,
     Payment,
     PaymentLine,
     PaymentMethod,
-    Promotion,
-    SalesSettings,
     Stage,
     StageScheme,
     StageTransition,
 )
-from kvartal.sales.promotions_rules import promotion_rule
 from kvartal.sales.services.payments import plan_lines
 
 from . import dataset
@@ -116,56 +120,26 @@ from .data import (
     END,
     MONTHS,
     ROOMS_PERCENT,
-    SALE_HOURS,
-    SEASON,
     SIZES,
     STANDARD_SPACE,
-    START,
     TEAM,
     VIEW_PERCENT,
     WIDE_SPACE,
-    month_start,
 )
 from .history import PRICE, SALE, simulate
 from .people import COMPANIES, FEMALE_FIRST, LAST, MALE_FIRST, person
 from .plan import BuildingDraft, ProjectDraft, plan
 from .promotions import create_promotions
-from .sales import BANKS, CANCEL_REASONS, HOLD_COMMENTS, PROGRAMMES, SalePath
+from .sales import HOLD_COMMENTS, LEAD_MESSAGE, TERMINATION, VISIT_ASKED, SalePath, SaleScript
 
 __all__ = ["BATCH", "generate_bulk", "sales_counts"]
 
 BATCH = 5000
 # Sales managers added to the team beyond the demo's two: a big developer's sales office.
 EXTRA_MANAGERS = {"M": 4, "L": 12}
-# Requests that never became a buyer, per buyer: most were lost, the recent ones are in work.
-OTHER_LEADS_PER_BUYER = 1.5
-LOST_REASONS = (
-    "Не устроила цена",
-    "Выбрал другой жилой комплекс",
-    "Не дозвонились",
-    "Банк не одобрил ипотеку",
-    "Неактуально: передумал покупать",
-    "Не подошли сроки сдачи",
-)
-LEAD_MESSAGES = (
-    "Интересует квартира, прошу перезвонить",
-    "Пришлите планировки и цены",
-    "Есть ли рассрочка?",
-    "Интересует ипотека, какие ставки?",
-    "Хочу записаться на просмотр",
-)
-# Holds of undecided clients extended before they run out (each time), and why.
-EXTENDED_SHARE = 0.75
-EXTENSION_REASONS = (
-    "Банк продлил рассмотрение ипотеки",
-    "Клиент ждёт продажи своей квартиры",
-    "Клиент попросил ещё несколько дней",
-)
-MANUAL_DISCOUNT_SHARE = 0.12  # deals with a small discount a manager may give (≤ the limit)
 KOPECK = Decimal("0.01")
 THOUSAND = Decimal(1000)
-TERMINATION = "Расторжение ДДУ по соглашению сторон"
-ON_SALE = (UnitStatus.AVAILABLE, UnitStatus.NOT_FOR_SALE)  # what a bulk price change moves
+PRICED_BY_BATCH = (UnitStatus.AVAILABLE, UnitStatus.NOT_FOR_SALE)  # what a bulk price change moves
 
 
 def generate_bulk(
@@ -182,6 +156,7 @@ def generate_bulk(
     transaction: it loads completely or not at all. Then ``VACUUM ANALYZE`` (PostgreSQL).
     Returns the report of ``dataset.generate``, its counts extended with the sales'.
     """
+    users = users and dataset.demo_users_allowed()
     spec = SIZES[size]
     if units is not None:
         spec = dataclasses.replace(spec, units=units)
@@ -419,7 +394,7 @@ class _Inventory:
         for floor, spec in places:
             number = numbers.get(spec.kind, 1)
             numbers[spec.kind] = number + 1
-            factor = 1 + plan_.floor_price_step * max(floor.index - 1, 0) / 100
+            factor = plan_.price_factor(floor.index)
             price = _round_price(spec.total_area * plan_.price_per_m2 * factor, THOUSAND)
             unit = Unit(
                 id=self.ids(Unit),
@@ -585,6 +560,10 @@ class _Inventory:
 
     def write(self) -> None:
         _write_all(Unit, self.units)
+        # ``created_at`` is set to now on insert (auto_now_add): the units were entered on
+        # their building's launch, where their history starts.
+        for building_id, launch in self.launch.items():
+            Unit.objects.filter(building_id=building_id).update(created_at=launch)
         self.sink.flush()
         self.ids.reset()
 
@@ -694,19 +673,16 @@ def _line_data(line: PaymentLine) -> dict:
     }
 
 
-class _Loader:
+class _Loader(SaleScript):
     """Plays the simulated months in date order against the units in memory and collects
-    the rows the services would have written."""
+    the rows the services would have written. Every decision (a buyer's first call, a hold's
+    term and extensions, the discounts, the payments' dates) comes from ``SaleScript``, asked
+    in the order ``SalesReplay`` asks it: the same seed gives the same rows."""
 
     def __init__(self, *, people, managers: list[User], seed: int, say):
+        super().__init__(people=people, managers=managers, seed=seed)
         self.say = say
         self.keeper = people[Role.INVENTORY_KEEPER]
-        self.head = people[Role.SALES_HEAD]
-        self.cashier = people.get(Role.CASHIER) or people[Role.ADMIN]
-        self.managers = managers
-        self.rng = random.Random(f"{seed}/bulk")
-        self.pool_rng = random.Random(f"{seed}/buyers")
-        self.settings = SalesSettings.current()
         self.scheme = StageScheme.default()
         self.stages = {s.code: s for s in Stage.objects.filter(scheme=self.scheme)}
         self.initial = next(s for s in self.stages.values() if s.is_initial)
@@ -714,13 +690,6 @@ class _Loader:
         self.moves = set(
             StageTransition.objects.filter(scheme=self.scheme).values_list("source_id", "target_id")
         )
-        self.terms = sorted(HoldTerm.objects.filter(is_active=True).values_list("days", flat=True))
-        promotions = list(Promotion.objects.prefetch_related("projects", "buildings", "units"))
-        self.promotions = [(p, promotion_rule(p)) for p in promotions]
-        self.channels = list(Channel.objects.order_by("order"))
-        weights = {"site": 8, "cian": 6, "avito": 5, "domclick": 3, "yandex": 4, "call": 6,
-                   "walk_in": 4, "agency": 3, "referral": 2, "other": 1}  # fmt: skip
-        self.channel_weights = [weights.get(c.code, 1) for c in self.channels]
         self.ids = _Ids(
             Client, Lead, Consent, Visit, Hold, Deal, PaymentLine, Payment, PriceBatch, Notice
         )
@@ -750,18 +719,14 @@ class _Loader:
         self.clients: dict[object, tuple[int, str]] = {}  # buyer key → (id, name)
         self.client_names: dict[int, str] = {}
         self.seed = seed
-        self.buyers = 0  # people who bought or held (their leads were converted)
-        self.later: list[tuple] = []  # (at, seq, action, payload)
-        self.seq = 0
         self.numbers: Counter = Counter()  # deal numbers per year
-        self.registrations = 0
         self.labels = {s.pk: s.label for s in self.stages.values()}
 
     # --- the calendar ---------------------------------------------------------------------
 
     def play(self, events: list[tuple]) -> None:
         for (at, order, group), items in groupby(events, key=lambda e: e[:3]):
-            self._due(at)
+            self.play_due(at)
             payloads = [e[3] for e in items]
             if order == SALE:
                 for action, path, until in payloads:
@@ -772,21 +737,7 @@ class _Loader:
             else:
                 new_status, reason = group.split("|", 1)
                 self.open(at, payloads, new_status, reason)
-        self._due(END)
-
-    def _push(self, at: datetime, action: str, payload) -> None:
-        self.seq += 1
-        heapq.heappush(self.later, (at, self.seq, action, payload))
-
-    def _due(self, until: datetime) -> None:
-        """The events the months scheduled themselves (payments, holds running out) before
-        ``until``, in time order."""
-        while self.later and self.later[0][0] < until:
-            at, _seq, action, payload = heapq.heappop(self.later)
-            if action == "payment":
-                self.on_payment(at, *payload)
-            else:
-                self.on_expire(at, payload)
+        self.play_due(END)
 
     # --- inventory ------------------------------------------------------------------------
 
@@ -824,7 +775,7 @@ class _Loader:
         factor = 1 + Decimal(percent) / 100
         changes = []
         for unit in self.by_building[building_id]:
-            if unit.status not in ON_SALE or not unit.price:
+            if unit.status not in PRICED_BY_BATCH or not unit.price:
                 continue
             if rooms is not None and unit.rooms != rooms:
                 continue
@@ -868,8 +819,7 @@ class _Loader:
         if known is not None:
             return known
         manager = self.managers[path.manager]
-        rng = self.rng
-        first_contact = at - timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 6))
+        first_contact = self.first_contact(at)
         pk = self.ids(Client)
         if path.company:
             name = COMPANIES[path.buyer % len(COMPANIES)]
@@ -891,7 +841,7 @@ class _Loader:
         else:
             p = person(self.pool_rng, path.buyer)
             name = f"{p.last_name} {p.first_name} {p.middle_name}"
-            channel = rng.choices(self.channels, self.channel_weights)[0]
+            channel = self.channel()
             converted = first_contact + timedelta(hours=2)
             lead_id = self._lead(
                 at=first_contact,
@@ -900,7 +850,7 @@ class _Loader:
                 email=p.email,
                 channel=channel,
                 manager=manager,
-                message=LEAD_MESSAGES[0],
+                message=LEAD_MESSAGE,
                 status=LeadStatus.CONVERTED,
                 client_id=pk,
             )
@@ -957,12 +907,11 @@ class _Loader:
                     client_id=pk,
                     at=at - timedelta(hours=1),
                     received_by_id=manager.pk,
-                    asked_about="Планировки, ипотека, сроки сдачи",
+                    asked_about=VISIT_ASKED,
                     created_by_id=manager.pk,
                 )
             )
             self.sink.add(Visit.units_shown.through(visit_id=visit, unit_id=path.unit))
-            self.buyers += 1
         self.clients[key] = (pk, name)
         self.client_names[pk] = name
         return pk, name
@@ -1012,83 +961,18 @@ class _Loader:
         )
         return pk
 
-    def other_leads(self) -> None:
-        """Requests that did not become buyers: lost with a reason, or still in work (most of
-        the recent ones). Spread over the months as the sales are, by season."""
-        rng = random.Random(f"{self.seed}/leads")
-        total = int(self.buyers * OTHER_LEADS_PER_BUYER)
-        weights = [SEASON[(START.month - 5 + m) % 12] for m in range(MONTHS)]
-        recent = END - timedelta(days=45)
-        for i in range(total):
-            m = rng.choices(range(MONTHS), weights)[0]
-            start = month_start(m)
-            days = calendar.monthrange(start.year, start.month)[1]
-            at = start + timedelta(
-                days=rng.randrange(days), hours=rng.choice(SALE_HOURS), minutes=rng.randrange(60)
-            )
-            if at >= END:
-                at = END - timedelta(hours=rng.randint(2, 200))
-            lost = rng.random() < (0.4 if at > recent else 0.9)
-            reason = rng.choice(LOST_REASONS) if lost else ""
-            manager = rng.choice(self.managers)
-            # Beyond the buyers' numbers: every phone unique (``person`` permutes n).
-            p = person(rng, 5_000_000 + i)
-            lead = self._lead(
-                at=at,
-                name=f"{p.last_name} {p.first_name}",
-                phone=p.phone,
-                email=p.email,
-                channel=rng.choices(self.channels, self.channel_weights)[0],
-                manager=manager,
-                message=rng.choice(LEAD_MESSAGES),
-                status=LeadStatus.LOST if lost else LeadStatus.IN_WORK,
-                lost=reason,
-            )
-            worked = min(at + timedelta(hours=rng.randint(1, 30)), END - timedelta(minutes=1))
-            self.sink.add(
-                LeadEvent(
-                    lead_id=lead,
-                    at=worked,
-                    actor_id=manager.pk,
-                    kind=LeadEventKind.STATUS,
-                    old=LeadStatus.NEW,
-                    new=LeadStatus.IN_WORK,
-                )
-            )
-            if lost:
-                gone = min(worked + timedelta(days=rng.randint(1, 21)), END - timedelta(minutes=1))
-                self.sink.add(
-                    LeadEvent(
-                        lead_id=lead,
-                        at=gone,
-                        actor_id=manager.pk,
-                        kind=LeadEventKind.STATUS,
-                        old=LeadStatus.IN_WORK,
-                        new=LeadStatus.LOST,
-                        reason=reason,
-                    )
-                )
-
     # --- holds ----------------------------------------------------------------------------
 
     def on_hold(self, at: datetime, path: SalePath, until: datetime | None) -> None:
+        """``hold_create``, and for an undecided client the extensions (``hold_extend``)."""
         unit = self.units[path.unit]
         if unit.status != UnitStatus.AVAILABLE or unit.hold or unit.deal:
             raise RuntimeError(f"unit {unit.pk} cannot be held at {at}: {unit.status}")
         manager = self.managers[path.manager]
         client_id, _name = self.client(path, at)
-        if until is None:  # the decision comes later than the data: a term from the presets
-            end = at + timedelta(days=self.rng.choice(self.terms))
-        else:
-            end = until + timedelta(hours=1)
-        # Beyond a manager's limit the sales head makes the hold.
-        by = (
-            manager
-            if end - at <= timedelta(days=self.settings.manager_max_hold_days)
-            else self.head
-        )
-        paid = path.kind == HoldKind.PAID
-        self.seq += 1
+        end = self.hold_end(at, until)
+        by = self.hold_maker(manager, at, end)
+        amount, receipt = self.deposit(path)
         hold = Hold(
             id=self.ids(Hold),
             unit_id=unit.pk,
@@ -1097,8 +981,8 @@ class _Loader:
             kind=path.kind,
             basis=path.basis,
             comment=HOLD_COMMENTS[path.basis],
-            amount=Decimal(self.rng.choice((10_000, 25_000, 50_000))) if paid else None,
-            receipt_number=f"КО-{self.seq:06d}" if paid else "",
+            amount=amount,
+            receipt_number=receipt,
             price=unit.price,
             starts_at=at,
             expires_at=end,
@@ -1118,32 +1002,22 @@ class _Loader:
         )
         path.hold, unit.hold = hold, hold
         if until is None:
-            self._extend(hold, manager)
+            for when, extender, new_end, reason in self.extensions(
+                starts_at=at, expires_at=end, manager=manager
+            ):
+                self._hold_event(
+                    hold,
+                    HoldEventKind.EXTENDED,
+                    extender,
+                    when,
+                    old=hold.expires_at,
+                    new=new_end,
+                    reason=reason,
+                )
+                hold.expires_at, hold.extensions = new_end, hold.extensions + 1
             unit.hold_until = hold.expires_at
         if hold.expires_at < END:  # runs out within the data: the periodic job finalises it
-            self._push(hold.expires_at, "expire", hold)
-
-    def _extend(self, hold: Hold, manager: User) -> None:
-        """An undecided client's hold (nothing else happens to it in the data) is mostly
-        extended before it runs out (``hold_extend``): once by the manager, then by the sales
-        head, each time within their limit from the moment of the extension."""
-        rng, settings = self.rng, self.settings
-        while hold.expires_at <= END and rng.random() < EXTENDED_SHARE:
-            at = hold.expires_at - timedelta(hours=rng.randint(2, 20))
-            if at <= hold.starts_at:
-                break
-            head = hold.extensions >= settings.manager_max_extensions
-            by = self.head if head else manager
-            days = settings.head_max_hold_days if head else settings.manager_max_hold_days
-            end = min(
-                hold.expires_at + timedelta(days=rng.choice(self.terms)),
-                at + timedelta(days=days),
-            )
-            reason = rng.choice(EXTENSION_REASONS)
-            self._hold_event(
-                hold, HoldEventKind.EXTENDED, by, at, old=hold.expires_at, new=end, reason=reason
-            )
-            hold.expires_at, hold.extensions = end, hold.extensions + 1
+            self.push(hold.expires_at, "expire", path)
 
     def _hold_event(self, hold: Hold, kind: str, by, at, *, old=None, new=None, reason=""):
         self.sink.add(
@@ -1168,7 +1042,7 @@ class _Loader:
 
     def on_cancel(self, at: datetime, path: SalePath, extra) -> None:
         manager = self.managers[path.manager]
-        reason = self.rng.choice(CANCEL_REASONS)
+        reason = self.cancel_reason()
         hold = path.hold
         self._end_hold(hold, HoldState.CANCELLED, at, manager, reason)
         self._hold_event(
@@ -1177,8 +1051,9 @@ class _Loader:
         unit = self.units[hold.unit_id]
         self._status(unit, UnitStatus.AVAILABLE, at=at, by=manager, reason=_("Hold cancelled"))
 
-    def on_expire(self, at: datetime, hold: Hold) -> None:
+    def on_expire(self, at: datetime, path: SalePath, extra) -> None:
         """``holds._expire``: the hold ran out untouched; dated when it ended."""
+        hold = path.hold
         unit = self.units[hold.unit_id]
         if hold.state != HoldState.ACTIVE or unit.hold is not hold:
             return  # cancelled or turned into a deal before it ran out
@@ -1187,31 +1062,25 @@ class _Loader:
         self._hold_event(hold, HoldEventKind.EXPIRED, None, at, old=hold.expires_at)
         self._status(unit, UnitStatus.AVAILABLE, at=at, by=None, reason=_("The hold expired"))
         client = self.client_names[hold.client_id]
+        # as ``notice_send`` stores it: the message key and its arguments, read in the
+        # reader's language; the text in the site's language for old readers
+        message = gettext_noop("The hold of %(unit)s for %(client)s has expired.")
+        args = {"unit": str(unit), "client": str(client)}
+        with translation.override(settings.LANGUAGE_CODE):
+            text = render_message(message, args)
         self.sink.add(
             Notice(
                 id=self.ids(Notice),
                 user_id=hold.manager_id,
                 created_at=at,
-                text=(
-                    _("The hold of %(unit)s for %(client)s has expired.")
-                    % {"unit": unit, "client": client}
-                )[:300],
+                text=text[:300],
+                message=message,
+                args=args,
                 url=reverse("inventory:unit-detail", args=[unit.pk]),
             )
         )
 
     # --- deals ----------------------------------------------------------------------------
-
-    def _promotion(self, unit: _Unit, on, list_price: Decimal):
-        """The first running promotion covering the unit whose price floor the deal keeps:
-        (promotion, discount) or (None, 0)."""
-        for promotion, applies in self.promotions:
-            if promotion.is_running(on) and applies(unit):
-                discount = promotion.discount_for(price=list_price, area=unit.total_area)
-                price = list_price - discount
-                if price > 0 and not (promotion.min_price and price < promotion.min_price):
-                    return promotion, discount
-        return None, Decimal(0)
 
     def on_deal(self, at: datetime, path: SalePath, extra) -> None:
         """``deal_open`` (from the path's hold, or straight from sale), the schedule laid out
@@ -1226,18 +1095,16 @@ class _Loader:
         client_id, client_name = self.client(path, at)
         on = timezone.localdate(at)
         list_price = hold.price if hold is not None else unit.price
-        promotion, promo_discount = self._promotion(unit, on, list_price)
-        manual = Decimal(0)
-        if self.rng.random() < MANUAL_DISCOUNT_SHARE:
-            share = Decimal(self.rng.choice((5, 10, 15, 20, 25, 30))) / 1000
-            limit = list_price * self.settings.discount_approval_percent / 100
-            manual = min(list_price * share, limit) / THOUSAND
-            manual = (manual.to_integral_value(ROUND_DOWN) * THOUSAND).quantize(KOPECK)
+        promotion, manual = self.discounts(unit, on, list_price)
+        promo_discount = (
+            promotion.discount_for(price=list_price, area=unit.total_area)
+            if promotion is not None
+            else Decimal(0)
+        )
         price = list_price - promo_discount - manual
         method = path.method
         self.numbers[on.year] += 1
         number = f"Д-{on.year}-{self.numbers[on.year]:05d}"
-        completed = unit.completion is not None and unit.completion <= on
         deal = Deal(
             id=self.ids(Deal),
             number=number,
@@ -1247,10 +1114,10 @@ class _Loader:
             stage=self.initial,
             is_active=True,
             manager_id=manager.pk,
-            contract_type=ContractType.DKP if completed else ContractType.DDU,
+            contract_type=self.contract_type(unit.completion, on),
             payment_method=method,
-            bank=self.rng.choice(BANKS) if method != PaymentMethod.FULL else "",
-            programme=self.rng.choice(PROGRAMMES) if method == PaymentMethod.SUBSIDISED else "",
+            bank=self.bank(method),
+            programme=self.programme(method),
             list_price=list_price,
             promotion=promotion,
             promotion_discount=promo_discount.quantize(KOPECK),
@@ -1308,16 +1175,8 @@ class _Loader:
             self._deal_event(deal, DealEventKind.SCHEDULE, manager, at, data=schedule)
         self._move(deal, self.stages["signed"], at, manager)
         deal.signed_on = on
-        # Buyers on instalments pay a quarter's lines at once; the others line by line.
-        batch = 3 if method == PaymentMethod.INSTALMENTS else 1
-        for i in range(0, len(lines), batch):
-            group = lines[i : i + batch]
-            late = timedelta(days=self.rng.randint(20, 60)) if path.late_payer else timedelta(0)
-            when = datetime.combine(group[-1].due_date, at.timetz()) + late
-            if path.late_payer and self.rng.random() < 0.5 and when > END - timedelta(45):
-                continue  # not paid yet: overdue today
-            self._push(max(when, at + timedelta(hours=1)), "payment", (path, group))
         path.deal = deal
+        self.plan_payments(path, sorted(lines, key=lambda line: line.due_date), at)
 
     def _deal_event(self, deal: Deal, kind: str, by, at, *, data=None, **fields) -> None:
         self.sink.add(
@@ -1361,9 +1220,7 @@ class _Loader:
 
     def on_register(self, at: datetime, path: SalePath, extra) -> None:
         deal = path.deal
-        self.registrations += 1
-        n = self.registrations
-        number = f"66:41:0{n:06d}-66/199/{at:%Y}-{n % 97}"
+        number = self.registration_number(at)
         deal.registration_number, deal.registration_date = number, at.date()
         data = {"registration_number": number, "registration_date": str(at.date())}
         manager = self.managers[path.manager]
@@ -1387,14 +1244,13 @@ class _Loader:
         outstanding = deal.price - self.received[deal.id]
         if amount > outstanding:
             raise RuntimeError(f"deal {deal.number}: {amount} > outstanding {outstanding}")
-        self.seq += 1
         payment = Payment(
             id=self.ids(Payment),
             deal_id=deal.id,
             line_id=lines[0].id if len(lines) == 1 else None,
             received_on=at.date(),
             amount=amount,
-            document=f"ПП-{self.seq:07d}",
+            document=self.document(),
             recorded_by_id=_pk(self.cashier),
             recorded_at=at,
         )
@@ -1420,9 +1276,42 @@ class _Loader:
     def finish(self) -> None:
         """Write what is left: the holds and deals in their final state, the leads that did
         not buy, the units' status, price and hold end; then move the id sequences on."""
-        self.other_leads()
         _write_all(Hold, self.holds)
         _write_all(Deal, self.deals)
+        # One unit per demo deal, with the deal's own figures (as the migration made them).
+        units = [
+            DealUnit(
+                deal_id=d.id,
+                unit_id=d.unit_id,
+                list_price=d.list_price,
+                promotion_discount=d.promotion_discount,
+                manual_discount=d.manual_discount,
+                price=d.price,
+                area=d.area,
+                is_active=d.is_active,
+                added_at=d.created_at,
+            )
+            for d in self.deals
+        ]
+        _write_all(DealUnit, units)
+        # The chosen promotion's discount on that unit, as the pricing rule records it.
+        _write_all(
+            AppliedPromotion,
+            [
+                AppliedPromotion(
+                    deal_id=row.deal_id,
+                    deal_unit_id=row.pk,
+                    promotion_id=d.promotion_id,
+                    amount=d.promotion_discount,
+                )
+                for d, row in zip(self.deals, units, strict=True)
+                if d.promotion_id is not None and d.promotion_discount
+            ],
+        )
+        # The numbering goes on from the last number given in each year.
+        DealCounter.objects.bulk_create(
+            [DealCounter(year=year, last=last) for year, last in self.numbers.items()]
+        )
         self.sink.flush()
         self._update_units([u for u in self.units.values() if u.dirty])
         self.ids.reset()

@@ -104,6 +104,9 @@ def _create_building(p: ProjectDraft, b: BuildingDraft, keeper, *, plans: bool) 
         _complete_creation_data(section, s, b)
         if plans and b.kind != BuildingKind.PARKING:
             draw_plans(section, by=keeper, at=b.launch + timedelta(minutes=30))
+    # The units were entered on the launch, where their history starts (``created_at`` is
+    # set to now on insert): the chessboard as of a past date finds them.
+    Unit.objects.filter(building=b.obj).update(created_at=b.launch)
     _price_list(b, keeper)
     closed = Unit.objects.none()
     for s in b.sections:

@@ -27,6 +27,10 @@ DEMO_USERS = [  # login, role, first name, last name
     ("manager2", Role.SALES_MANAGER, "Павел", "Никитин"),
     ("keeper", Role.INVENTORY_KEEPER, "Ольга", "Лебедева"),
     ("cashier", Role.CASHIER, "Людмила", "Соколова"),
+    ("operator", Role.OPERATOR, "Мария", "Зайцева"),
+    ("marketer", Role.MARKETER, "Елена", "Смирнова"),
+    ("accountant", Role.ACCOUNTANT, "Татьяна", "Ковалёва"),
+    ("agent", Role.AGENCY_PARTNER, "Игорь", "Белов"),
 ]
 TEAM = "Отдел продаж"
 

@@ -13,11 +13,13 @@ M ≈ 20 000 and L ≈ 120 000 in ~300 buildings (benchmarks). From M up the fir
 a ~1 040-unit flagship, the chessboard the benchmark measures.
 """
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.db.models import Count
 
@@ -45,6 +47,7 @@ from .promotions import create_promotions
 __all__ = [
     "COMPANY",
     "DEMO_PASSWORD",
+    "demo_users_allowed",
     "END",
     "MONTHS",
     "SIZES",
@@ -65,15 +68,23 @@ class Report:
 
 
 def generate(
-    *, size: str, seed: int = 42, users: bool = True, say: Callable[[str], None] = lambda s: None
+    *,
+    size: str,
+    seed: int = 42,
+    users: bool = True,
+    units: int | None = None,
+    say: Callable[[str], None] = lambda s: None,
 ) -> Report:
     """Create the demo data set of ``size`` for ``seed``: the same data on every run.
 
     Writes through the inventory services only (with ``at=`` dates), in one transaction:
     it either loads completely or not at all. Demo users are created when missing (password
-    ``DEMO_PASSWORD``); existing users are left as they are.
+    ``DEMO_PASSWORD``); existing users are left as they are. ``units`` overrides the size's
+    target unit count (small data sets for tests).
     """
     spec = SIZES[size]
+    if units is not None:
+        spec = dataclasses.replace(spec, units=units)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     with transaction.atomic():
@@ -98,7 +109,7 @@ def generate(
         timings["simulate"] = time.perf_counter() - step
         say(f"Created; replaying {len(events)} events of {MONTHS} months")
         step = time.perf_counter()
-        replay(events, people, managers, seed)
+        replay(events, people, managers, seed, say=say)
         timings["history"] = time.perf_counter() - step
     step = time.perf_counter()
     _analyze()
@@ -110,9 +121,21 @@ def generate(
 SELLING_ROLES = (Role.SALES_HEAD, Role.SALES_MANAGER, Role.CASHIER)
 
 
+def demo_users_allowed() -> bool:
+    """Demo users (a known password) only where asked for: KVARTAL_DEMO=1, which ``make
+    run`` sets, and never with KVARTAL_HTTPS (production); see settings."""
+    from django.conf import settings
+
+    return settings.KVARTAL_DEMO
+
+
 def _users(wanted: bool) -> tuple[dict[str, User | None], list]:
+    wanted = wanted and demo_users_allowed()
     people: dict[str, User | None] = {}
     rows = []
+    # One hash for the one known password: hashing it afresh for each of the ten users cost
+    # seconds of the demo's load (PBKDF2 is slow on purpose) and protects nothing more.
+    hashed = make_password(DEMO_PASSWORD) if wanted else None
     for login, role, first, last in DEMO_USERS:
         user = User.objects.filter(username=login).first()
         created = False
@@ -120,7 +143,7 @@ def _users(wanted: bool) -> tuple[dict[str, User | None], list]:
             user = User(username=login, role=role, first_name=first, last_name=last)
             user.email = f"{login}@kvartal.local"
             user.is_staff = user.is_superuser = role == Role.ADMIN
-            user.set_password(DEMO_PASSWORD)
+            user.password = hashed
             user.save()
             created = True
         if user is None and role in SELLING_ROLES:

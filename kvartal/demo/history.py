@@ -4,6 +4,7 @@ import calendar
 import heapq
 import math
 import random
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ PRICE, STATUS, SALE = 1, 2, 3
 REOPENING = "Открыты продажи верхних этажей"
 RISE = "Плановое повышение цен"
 PROMO = "Акция на трёхкомнатные квартиры"
+PROGRESS_SECONDS = 3  # the longest silence of the replay
 
 
 class Paths:
@@ -210,15 +212,28 @@ def _last_reservations(rows, rng, events, status, free_at, paths) -> None:
             _sale_event(events, at, "hold", paths.new(u), status, UnitStatus.RESERVED)
 
 
-def replay(events: list[tuple], people, managers: list, seed: int) -> None:
+def replay(events: list[tuple], people, managers: list, seed: int, say=lambda line: None) -> None:
     """Write the events in date order through the services, one call per group; the sales
-    steps go through ``SalesReplay`` (which adds the payments as they fall due)."""
+    steps go through ``SalesReplay`` (which adds the payments as they fall due). ``say``
+    hears the progress: a line per tenth of the events, and one at least every
+    ``PROGRESS_SECONDS`` between them, with the month reached."""
     keeper = people[Role.INVENTORY_KEEPER]
     sales = SalesReplay(people=people, managers=managers, end=END, seed=seed)
+    started, done, tenth = time.perf_counter(), 0, max(len(events) // 10, 1)
+    next_report, last_said = tenth, started
     for (at, order, group), items in groupby(events, key=lambda e: e[:3]):
-        for later in sales.due(at):
-            sales.apply(later[0], *later[2:])
+        now = time.perf_counter()
+        if done >= next_report or now - last_said >= PROGRESS_SECONDS:
+            while next_report <= done:
+                next_report += tenth
+            last_said = now
+            say(
+                f"  {done * 100 // len(events):>3} %  {at:%Y-%m}  {done:,} of {len(events):,} "
+                f"events, {now - started:.0f} s"
+            )
+        sales.play_due(at)
         payloads = [e[3] for e in items]
+        done += len(payloads)
         if order == SALE:
             for action, path, until in payloads:
                 sales.apply(at, action, path, until)
@@ -251,5 +266,4 @@ def replay(events: list[tuple], people, managers: list, seed: int) -> None:
                 reason=reason,
                 at=at,
             )
-    for later in sales.due(END):
-        sales.apply(later[0], *later[2:])
+    sales.play_due(END)

@@ -5,13 +5,21 @@ a deal, its registration, a termination); each such client path is a ``SalePath`
 the seeded generator there. ``SalesReplay`` turns the path's events into service calls with
 ``at=`` dates: the holds, deals, stage moves, schedules and payments are the same rows a real
 office would have made, and the unit statuses come from those services alone.
+
+``SaleScript`` holds every decision the replay draws (when a buyer first called, the hold's
+term and extensions, the discounts, the bank, when each payment comes) and the queue of later
+events. The bulk loader (``bulk._Loader``) is a ``SaleScript`` too and asks the same questions
+in the same order, so the same seed gives the same rows either way
+(``demo/tests/test_bulk_parity.py``).
 """
 
 import heapq
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+
+from django.utils import timezone
 
 from kvartal.accounts.models import Role
 from kvartal.clients.models import Channel, ConsentChannel
@@ -24,20 +32,23 @@ from kvartal.clients.services import (
 )
 from kvartal.inventory.models import Unit
 from kvartal.sales.models import (
+    ContractType,
     Deal,
     HoldBasis,
     HoldKind,
     HoldTerm,
     PaymentMethod,
     Promotion,
+    SalesSettings,
     Stage,
     StageScheme,
 )
-from kvartal.sales.promotions_rules import promotion_applies
+from kvartal.sales.promotions_rules import promotion_rule
 from kvartal.sales.services import deals as deal_services
 from kvartal.sales.services import holds as hold_services
 from kvartal.sales.services import payments as payment_services
 
+from .data import END
 from .people import COMPANIES, person
 
 BANKS = ("Сбербанк", "ВТБ", "Альфа-Банк", "Газпромбанк", "Дом.РФ")
@@ -54,6 +65,19 @@ CANCEL_REASONS = (
     "Клиент выбрал другую квартиру",
     "Не собрал первоначальный взнос",
 )
+# Holds of undecided clients extended before they run out (each time), and why.
+EXTENDED_SHARE = 0.75
+EXTENSION_REASONS = (
+    "Банк продлил рассмотрение ипотеки",
+    "Клиент ждёт продажи своей квартиры",
+    "Клиент попросил ещё несколько дней",
+)
+MANUAL_DISCOUNT_SHARE = 0.12  # deals with a small discount a manager may give (≤ the limit)
+LEAD_MESSAGE = "Интересует квартира, прошу перезвонить"
+VISIT_ASKED = "Планировки, ипотека, сроки сдачи"
+TERMINATION = "Расторжение ДДУ по соглашению сторон"
+THOUSAND = Decimal(1000)
+KOPECK = Decimal("0.01")
 
 
 @dataclass
@@ -71,6 +95,9 @@ class SalePath:
     late_payer: bool = False
     hold_until: datetime | None = None
     deal: Deal | None = field(default=None, repr=False)
+    # Where the replay has taken the deal (its stage's code, or "terminated"): only the
+    # replay moves its deals, so it knows without reading the deal again.
+    stage: str = ""
     hold: object = field(default=None, repr=False)
 
 
@@ -104,29 +131,33 @@ def draw_path(rng: random.Random, unit: int, managers: int, buyer: int) -> SaleP
     )
 
 
-class SalesReplay:
-    """Applies sale events in time order; events may schedule later ones (payments)."""
+class SaleScript:
+    """The replay's decisions, drawn from one seeded generator in the order the events come,
+    and the queue of the events the months schedule themselves (payments, holds running out).
 
-    def __init__(self, *, people: dict, managers: list, end: datetime, seed: int):
+    Both loaders are one: ``SalesReplay`` (through the services) and the bulk loader call the
+    same questions in the same order, so they draw the same answers."""
+
+    def __init__(self, *, people: dict, managers: list, seed: int):
         self.head = people[Role.SALES_HEAD]
         self.cashier = people.get(Role.CASHIER) or people[Role.ADMIN]
         self.managers = managers
-        self.end = end
         self.rng = random.Random(f"{seed}/replay")
         self.pool_rng = random.Random(f"{seed}/buyers")
-        self.clients: dict[int, object] = {}
-        self.scheme = StageScheme.default()
-        self.stages = {s.code: s for s in Stage.objects.filter(scheme=self.scheme)}
+        self.settings = SalesSettings.current()
         self.terms = sorted(HoldTerm.objects.filter(is_active=True).values_list("days", flat=True))
-        self.promotions = list(Promotion.objects.prefetch_related("projects", "buildings", "units"))
-        self.later: list[tuple] = []  # (at, seq, action, path, extra)
-        self.seq = 0
-        self.numbers = 0
+        self.promotions = [
+            (p, promotion_rule(p))
+            for p in Promotion.objects.prefetch_related("projects", "buildings", "units")
+        ]
         self.channels = list(Channel.objects.order_by("order"))
         # Where buyers come from: sites and portals most, then calls, walk-ins, agencies.
         weights = {"site": 8, "cian": 6, "avito": 5, "domclick": 3, "yandex": 4, "call": 6,
                    "walk_in": 4, "agency": 3, "referral": 2, "other": 1}  # fmt: skip
         self.channel_weights = [weights.get(c.code, 1) for c in self.channels]
+        self.later: list[tuple] = []  # (at, seq, action, path, extra)
+        self.seq = 0
+        self.registrations = 0
 
     # --- the queue of later events ---------------------------------------------------------
 
@@ -139,6 +170,129 @@ class SalesReplay:
         while self.later and self.later[0][0] < until:
             yield heapq.heappop(self.later)
 
+    def play_due(self, until: datetime) -> None:
+        for at, _seq, action, path, extra in self.due(until):
+            self.apply(at, action, path, extra)
+
+    def apply(self, at: datetime, action: str, path: SalePath, extra=None) -> None:
+        getattr(self, f"on_{action}")(at, path, extra)
+
+    # --- the decisions, in the order the handlers ask them ----------------------------------
+
+    def first_contact(self, at: datetime) -> datetime:
+        """When a new buyer first called: a few days before they came."""
+        return at - timedelta(days=self.rng.randint(1, 12), hours=self.rng.randint(0, 6))
+
+    def channel(self) -> Channel:
+        return self.rng.choices(self.channels, self.channel_weights)[0]
+
+    def hold_end(self, at: datetime, until: datetime | None) -> datetime:
+        """The decision comes later than the data: a term from the presets; else an hour after
+        the moment the client decides."""
+        if until is None:
+            return at + timedelta(days=self.rng.choice(self.terms))
+        return until + timedelta(hours=1)
+
+    def hold_maker(self, manager, at: datetime, end: datetime):
+        """Beyond a manager's limit the sales head makes the hold."""
+        limit = timedelta(days=hold_services.max_hold_days(manager, self.settings))
+        return manager if end - at <= limit else self.head
+
+    def deposit(self, path: SalePath) -> tuple[Decimal | None, str]:
+        """A paid hold's amount and receipt number."""
+        if path.kind != HoldKind.PAID:
+            return None, ""
+        return Decimal(self.rng.choice((10_000, 25_000, 50_000))), f"КО-{self.seq:06d}"
+
+    def extensions(self, *, starts_at: datetime, expires_at: datetime, manager) -> list[tuple]:
+        """An undecided client's hold (nothing else happens to it in the data) is mostly
+        extended before it runs out: by the manager as often as they may, then by the sales
+        head, each time within the extender's limit from that moment. ``(at, by, new end,
+        reason)`` each."""
+        done = []
+        while expires_at <= END and self.rng.random() < EXTENDED_SHARE:
+            at = expires_at - timedelta(hours=self.rng.randint(2, 20))
+            if at <= starts_at:
+                break
+            allowed = hold_services.max_extensions(manager, self.settings)
+            by = self.head if allowed is not None and len(done) >= allowed else manager
+            days = hold_services.max_hold_days(by, self.settings)
+            end = min(
+                expires_at + timedelta(days=self.rng.choice(self.terms)),
+                at + timedelta(days=days),
+            )
+            done.append((at, by, end, self.rng.choice(EXTENSION_REASONS)))
+            expires_at = end
+        return done
+
+    def cancel_reason(self) -> str:
+        return self.rng.choice(CANCEL_REASONS)
+
+    def discounts(self, unit, on, list_price: Decimal) -> tuple[Promotion | None, Decimal]:
+        """The first running promotion covering the unit whose price floor the deal keeps, and
+        now and then a small discount the manager may give alone (≤ the approval limit, never
+        below the promotion's floor): ``(promotion, manual discount)``."""
+        chosen, left = None, list_price
+        for promotion, applies in self.promotions:
+            if promotion.is_running(on) and applies(unit):
+                price = list_price - promotion.discount_for(price=list_price, area=unit.total_area)
+                if price > 0 and not (promotion.min_price and price < promotion.min_price):
+                    chosen, left = promotion, price
+                    break
+        manual = Decimal(0)
+        if self.rng.random() < MANUAL_DISCOUNT_SHARE:
+            share = Decimal(self.rng.choice((5, 10, 15, 20, 25, 30))) / 1000
+            limit = list_price * self.settings.discount_approval_percent / 100
+            manual = min(list_price * share, limit) / THOUSAND
+            manual = (manual.to_integral_value(ROUND_DOWN) * THOUSAND).quantize(KOPECK)
+            floor = chosen.min_price if chosen is not None and chosen.min_price else Decimal(0)
+            if left - manual <= 0 or (floor and left - manual < floor):
+                manual = Decimal(0)
+        return chosen, manual
+
+    def bank(self, method: str) -> str:
+        return self.rng.choice(BANKS) if method != PaymentMethod.FULL else ""
+
+    def programme(self, method: str) -> str:
+        return self.rng.choice(PROGRAMMES) if method == PaymentMethod.SUBSIDISED else ""
+
+    @staticmethod
+    def contract_type(completion, on) -> str:
+        """A finished building is sold by a sale contract, one under construction by a DDU."""
+        return ContractType.DKP if completion is not None and completion <= on else ContractType.DDU
+
+    def plan_payments(self, path: SalePath, lines: list, at: datetime) -> None:
+        """Buyers on instalments pay a quarter's lines at once; the others line by line; a
+        late payer pays weeks late, and some of the last lines not yet (overdue today)."""
+        batch = 3 if path.method == PaymentMethod.INSTALMENTS else 1
+        for i in range(0, len(lines), batch):
+            group = lines[i : i + batch]
+            late = timedelta(days=self.rng.randint(20, 60)) if path.late_payer else timedelta(0)
+            when = datetime.combine(group[-1].due_date, at.timetz()) + late
+            if path.late_payer and self.rng.random() < 0.5 and when > END - timedelta(45):
+                continue
+            self.push(max(when, at + timedelta(hours=1)), "payment", path, group)
+
+    def registration_number(self, at: datetime) -> str:
+        self.registrations += 1
+        n = self.registrations
+        return f"66:41:0{n:06d}-66/199/{at:%Y}-{n % 97}"
+
+    def document(self) -> str:
+        return f"ПП-{self.seq:07d}"
+
+
+class SalesReplay(SaleScript):
+    """Applies sale events in time order through the services; events may schedule later
+    ones (payments, holds running out)."""
+
+    def __init__(self, *, people: dict, managers: list, end: datetime, seed: int):
+        super().__init__(people=people, managers=managers, seed=seed)
+        self.end = end
+        self.clients: dict[int, object] = {}
+        self.scheme = StageScheme.default()
+        self.stages = {s.code: s for s in Stage.objects.filter(scheme=self.scheme)}
+
     # --- people -----------------------------------------------------------------------------
 
     def client(self, path: SalePath, at: datetime):
@@ -149,7 +303,7 @@ class SalesReplay:
         if client is not None:
             return client
         manager = self.managers[path.manager]
-        first_contact = at - timedelta(days=self.rng.randint(1, 12), hours=self.rng.randint(0, 6))
+        first_contact = self.first_contact(at)
         if path.company:
             client = client_create(
                 by=manager,
@@ -161,14 +315,14 @@ class SalesReplay:
             )
         else:
             p = person(self.pool_rng, path.buyer)
-            channel = self.rng.choices(self.channels, self.channel_weights)[0]
+            channel = self.channel()
             lead = lead_create(
                 by=manager,
                 channel=channel,
                 name=f"{p.last_name} {p.first_name} {p.middle_name}",
                 phone=p.phone,
                 email=p.email,
-                message="Интересует квартира, прошу перезвонить",
+                message=LEAD_MESSAGE,
                 manager=manager,
                 at=first_contact,
                 utm_source=channel.code if channel.code in ("yandex", "cian", "avito") else "",
@@ -182,13 +336,14 @@ class SalesReplay:
                 text_version="1.0",
                 channel=ConsentChannel.PAPER,
                 given_at=at - timedelta(hours=1),
+                at=at - timedelta(hours=1),
             )
             visit_register(
                 by=manager,
                 client=client,
                 received_by=manager,
                 at=at - timedelta(hours=1),
-                asked_about="Планировки, ипотека, сроки сдачи",
+                asked_about=VISIT_ASKED,
                 units=[path.unit],
             )
         self.clients[key] = client
@@ -196,21 +351,13 @@ class SalesReplay:
 
     # --- events ---------------------------------------------------------------------------
 
-    def apply(self, at: datetime, action: str, path: SalePath, extra=None) -> None:
-        getattr(self, f"on_{action}")(at, path, extra)
-
     def on_hold(self, at: datetime, path: SalePath, until: datetime | None) -> None:
         manager = self.managers[path.manager]
         client = self.client(path, at)
-        if until is None:  # the decision comes later than the data: a term from the presets
-            days = self.rng.choice(self.terms)
-            end = at + timedelta(days=days)
-        else:
-            end = until + timedelta(hours=1)
-        # Beyond a manager's limit the sales head makes the hold.
-        by = manager if (end - at) <= timedelta(days=14) else self.head
-        paid = path.kind == HoldKind.PAID
-        path.hold = hold_services.hold_create(
+        end = self.hold_end(at, until)
+        by = self.hold_maker(manager, at, end)
+        amount, receipt = self.deposit(path)
+        hold = hold_services.hold_create(
             unit=Unit(pk=path.unit),
             client=client,
             manager=manager,
@@ -218,33 +365,38 @@ class SalesReplay:
             kind=path.kind,
             basis=path.basis,
             comment=HOLD_COMMENTS[path.basis],
-            amount=Decimal(self.rng.choice((10_000, 25_000, 50_000))) if paid else None,
-            receipt_number=f"КО-{self.seq:06d}" if paid else "",
+            amount=amount,
+            receipt_number=receipt,
             expires_at=end,
             at=at,
         )
+        if until is None:
+            for when, extender, new_end, reason in self.extensions(
+                starts_at=at, expires_at=end, manager=manager
+            ):
+                hold = hold_services.hold_extend(
+                    hold=hold, by=extender, expires_at=new_end, reason=reason, at=when
+                )
+        path.hold = hold
+        if hold.expires_at < END:  # runs out within the data: the periodic job finalises it
+            self.push(hold.expires_at, "expire", path)
+
+    def on_expire(self, at: datetime, path: SalePath, extra) -> None:
+        """The periodic job at the moment the hold ran out (nothing, when it ended before)."""
+        hold_services.holds_expire(now=at)
 
     def on_cancel(self, at: datetime, path: SalePath, extra) -> None:
         hold_services.hold_cancel(
-            hold=path.hold,
-            by=self.managers[path.manager],
-            reason=self.rng.choice(CANCEL_REASONS),
-            at=at,
+            hold=path.hold, by=self.managers[path.manager], reason=self.cancel_reason(), at=at
         )
-
-    def _promotion(self, unit: Unit, on) -> Promotion | None:
-        for promotion in self.promotions:
-            if promotion.is_running(on) and promotion_applies(promotion, unit):
-                return promotion
-        return None
 
     def on_deal(self, at: datetime, path: SalePath, extra) -> None:
         manager = self.managers[path.manager]
         client = self.client(path, at)
         unit = Unit.objects.select_related("building", "section", "floor").get(pk=path.unit)
-        promotion = self._promotion(unit, at.date())
-        bank = self.rng.choice(BANKS) if path.method != PaymentMethod.FULL else ""
-        programme = self.rng.choice(PROGRAMMES) if path.method == PaymentMethod.SUBSIDISED else ""
+        on = timezone.localdate(at)
+        list_price = path.hold.price if path.hold is not None else unit.price
+        promotion, manual = self.discounts(unit, on, list_price)
         deal = deal_services.deal_open(
             by=manager,
             buyers=[deal_services.BuyerShare(client)],
@@ -252,9 +404,11 @@ class SalesReplay:
             hold=path.hold,
             manager=manager,
             promotion=promotion,
+            manual_discount=manual,
             payment_method=path.method,
-            bank=bank,
-            programme=programme,
+            bank=self.bank(path.method),
+            programme=self.programme(path.method),
+            contract_type=self.contract_type(unit.building.completion_date, on),
             scheme=self.scheme,
             at=at,
         )
@@ -265,55 +419,58 @@ class SalesReplay:
             first_due=(at + timedelta(days=5)).date(),
             down_payment="30%" if path.method == PaymentMethod.INSTALMENTS else None,
             months=path.months or 12,
+            at=at,
         )
         deal_services.deal_move(deal=deal, stage=self.stages["signed"], by=manager, at=at)
-        # Buyers on instalments pay a quarter's lines at once; the others line by line.
-        lines = list(deal.schedule.order_by("due_date", "pk"))
-        batch = 3 if path.method == PaymentMethod.INSTALMENTS else 1
-        for i in range(0, len(lines), batch):
-            group = lines[i : i + batch]
-            late = timedelta(days=self.rng.randint(20, 60)) if path.late_payer else timedelta(0)
-            when = datetime.combine(group[-1].due_date, at.timetz()) + late
-            if path.late_payer and self.rng.random() < 0.5 and when > self.end - timedelta(45):
-                continue  # not paid yet: overdue today
-            self.push(max(when, at + timedelta(hours=1)), "payment", path, group)
+        path.stage = "signed"
+        self.plan_payments(path, list(deal.schedule.order_by("due_date", "pk")), at)
 
     def on_register(self, at: datetime, path: SalePath, extra) -> None:
-        self.numbers += 1
         deal_services.deal_move(
             deal=path.deal,
             stage=self.stages["registered"],
             by=self.managers[path.manager],
-            registration_number=f"66:41:0{self.numbers:06d}-66/199/{at:%Y}-{self.numbers % 97}",
+            registration_number=self.registration_number(at),
             registration_date=at.date(),
             at=at,
         )
+        path.stage = "registered"
+        self._paid_in_full(path, at)
 
-    def on_payment(self, at: datetime, path: SalePath, lines) -> None:
+    def _paid_in_full(self, path: SalePath, at: datetime) -> None:
+        """A registered deal whose buyers have paid everything moves on to "paid"."""
+        if path.stage != "registered":
+            return  # not yet registered, already paid, or terminated: nothing to read
         deal = Deal.objects.select_related("stage").get(pk=path.deal.pk)
-        if not deal.is_active:
-            return
-        payment_services.payment_record(
-            deal=deal,
-            amount=sum(line.amount for line in lines),
-            received_on=at.date(),
-            by=self.cashier,
-            line=lines[0] if len(lines) == 1 else None,
-            document=f"ПП-{self.seq:07d}",
-        )
-        deal.refresh_from_db()
         paid = self.stages.get("paid")
         if (
             paid is not None
+            and deal.is_active
             and deal.stage_id == self.stages["registered"].pk
             and deal_services.paid_total(deal) >= deal.total_due
         ):
             deal_services.deal_move(deal=deal, stage=paid, by=self.managers[path.manager], at=at)
+            path.stage = "paid"
+
+    def on_payment(self, at: datetime, path: SalePath, lines) -> None:
+        if path.stage == "terminated":
+            return
+        payment_services.payment_record(
+            deal=path.deal,  # the service reads it again under the unit's lock
+            amount=sum(line.amount for line in lines),
+            received_on=at.date(),
+            by=self.cashier,
+            line=lines[0] if len(lines) == 1 else None,
+            document=self.document(),
+            at=at,
+        )
+        self._paid_in_full(path, at)
 
     def on_terminate(self, at: datetime, path: SalePath, extra) -> None:
         deal_services.deal_terminate(
             deal=Deal.objects.select_related("stage").get(pk=path.deal.pk),
             by=self.head,
-            reason="Расторжение ДДУ по соглашению сторон",
+            reason=TERMINATION,
             at=at,
         )
+        path.stage = "terminated"

@@ -69,7 +69,8 @@ def inventory_and_history() -> dict[str, list]:
         "units": list(
             Unit.objects.order_by(*place).values_list(
                 *place, "code", "rooms", "total_area", "price", "status", "status_changed_at",
-                "view", "finishing", "ceiling_height", "has_balcony", "length", "principal__name",
+                "created_at", "view", "finishing", "ceiling_height", "has_balcony", "length",
+                "principal__name",
             )
         ),
         "status": list(
@@ -158,12 +159,30 @@ def test_the_history_has_every_kind_of_move(loaded):
     assert Hold.objects.filter(state=HoldState.EXPIRED).exists()
     assert HoldEvent.objects.filter(kind=HoldEventKind.EXTENDED).exists()
     assert PriceChange.objects.filter(batch__isnull=False).exists()
-    assert set(Lead.objects.values_list("status", flat=True)) == {
-        LeadStatus.CONVERTED,
-        LeadStatus.LOST,
-        LeadStatus.IN_WORK,
-    }
-    assert not Lead.objects.filter(status=LeadStatus.LOST, lost_reason="").exists()
+    # Every buyer first called as a lead, converted when they came (as the services' replay).
+    assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.CONVERTED}
+
+
+def test_units_were_created_where_their_history_starts_and_the_past_board_shows_them(loaded):
+    """The chessboard as of a past day was empty on the demo: its units were created now."""
+    from datetime import timedelta
+
+    from django.db.models import Min
+
+    from kvartal.demo.data import END
+    from kvartal.inventory.selectors import chessboard
+
+    first = dict(
+        StatusChange.objects.values("unit_id").annotate(at=Min("at")).values_list("unit_id", "at")
+    )
+    created = dict(Unit.objects.values_list("pk", "created_at"))
+    assert created == first
+    building = Building.objects.order_by("pk").first()
+    then = (END - timedelta(days=60)).date()
+    board = chessboard(building, as_of=then)
+    shown = [c for s in board.sections for r in s.rows for c in r.cells if c]
+    launched = building.units.filter(created_at__date__lte=then).count()
+    assert launched and len(shown) == launched
 
 
 def test_prices_follow_their_history(loaded):

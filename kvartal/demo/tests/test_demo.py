@@ -1,15 +1,20 @@
 """The demo data set: the same for the same seed, with a complete, believable history."""
 
+import re
 from collections import defaultdict
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kvartal.accounts.models import Role, User
+from kvartal.agencies.models import Fixation
 from kvartal.core.models import CompanyProfile
 from kvartal.demo import dataset as demo
+from kvartal.demo.management.commands.bench import board_floor
 from kvartal.inventory.models import (
     Building,
     BuildingKind,
@@ -22,6 +27,8 @@ from kvartal.inventory.models import (
     UnitKind,
     UnitStatus,
 )
+from kvartal.sales.models import Hold
+from kvartal.testing import make_building, make_section
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +64,11 @@ def history() -> list[tuple]:
 
 def wipe() -> None:
     from kvartal.clients.models import Client
-    from kvartal.sales.models import Deal, Hold, Payment, Promotion, QueueEntry
+    from kvartal.sales.models import Deal, DealCounter, Hold, Payment, Promotion, QueueEntry
 
     Payment.objects.all().delete()  # the sales protect their units and clients: they go first
     Deal.objects.all().delete()
+    DealCounter.objects.all().delete()  # the numbering starts again with the deals
     QueueEntry.objects.all().delete()
     Hold.objects.all().delete()
     Promotion.objects.all().delete()
@@ -140,6 +148,24 @@ def test_history_lies_within_the_eighteen_months(xs):
     assert StatusChange.objects.filter(new_status=UnitStatus.RESERVED).exists()
 
 
+def test_units_are_created_on_their_launch_and_the_board_of_a_past_day_shows_them(xs):
+    """The chessboard as of a past day was empty on the demo: its units were created now."""
+    from datetime import timedelta
+
+    from django.db.models import Min
+
+    from kvartal.inventory.selectors import chessboard
+
+    first = dict(
+        StatusChange.objects.values("unit_id").annotate(at=Min("at")).values_list("unit_id", "at")
+    )
+    assert dict(Unit.objects.values_list("pk", "created_at")) == first
+    then = (demo.END - timedelta(days=30)).date()
+    for building in Building.objects.filter(units__created_at__date__lt=then).distinct():
+        board = chessboard(building, as_of=then)
+        assert any(c for s in board.sections for r in s.rows for c in r.cells)
+
+
 def test_parking_structures_serve_a_building_and_are_counted(xs):
     parking = Building.objects.filter(kind=BuildingKind.PARKING)
     assert parking.exists()
@@ -170,7 +196,8 @@ def test_seed_demo_with_if_empty_leaves_a_filled_database_alone():
         call_command("seed_demo", size="XS", no_users=True, stdout=StringIO())
 
 
-def test_seed_demo_creates_the_demo_users_and_prints_their_password():
+def test_seed_demo_creates_the_demo_users_and_prints_their_password(settings):
+    settings.KVARTAL_DEMO = True
     out = StringIO()
     call_command("seed_demo", size="XS", stdout=out)
     roles = dict(User.objects.values_list("username", "role"))
@@ -182,6 +209,10 @@ def test_seed_demo_creates_the_demo_users_and_prints_their_password():
         "manager2": Role.SALES_MANAGER,
         "keeper": Role.INVENTORY_KEEPER,
         "cashier": Role.CASHIER,
+        "operator": Role.OPERATOR,
+        "marketer": Role.MARKETER,
+        "accountant": Role.ACCOUNTANT,
+        "agent": Role.AGENCY_PARTNER,
     }
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
@@ -189,6 +220,11 @@ def test_seed_demo_creates_the_demo_users_and_prints_their_password():
     assert "kvartal" in out.getvalue() and "keeper" in out.getvalue()
     assert CompanyProfile.current().name == demo.COMPANY
     assert StatusChange.objects.filter(actor__username="manager").exists()
+    # the agent works for the demo agency: clients fixed, one hold asked for, in the cabinet
+    agent = User.objects.get(username="agent")
+    assert agent.agency_membership.agency.profile.curator.username == "head"
+    assert Fixation.objects.filter(agency=agent.agency_membership.agency).count() == 3
+    assert Hold.objects.filter(agency=agent.agency_membership.agency, state="active").count() == 1
 
 
 def test_the_sales_are_real_holds_deals_and_payments(xs):
@@ -221,3 +257,76 @@ def test_bench_measures_both_pages_end_to_end():
     assert "loading size XS" in text
     assert "chessboard" in text and "catalogue search" in text
     assert " 200 " in text
+    assert re.search(r"floor of the chessboard: .* median [\d.]+ ms, p95 [\d.]+ ms", text), text
+    assert re.search(r"ratio chessboard / floor: median [\d.]+×", text), text
+
+
+def test_the_chessboard_floor_renders_every_unit_of_the_building_in_one_query():
+    building = make_building()
+    make_section(building, floors=3, per_floor=4)
+    with CaptureQueriesContext(connection) as queries:
+        html = board_floor(building.pk)
+    assert len(queries) == 1
+    assert html.count('<td class="cell') == Unit.objects.filter(building=building).count() == 12
+
+
+def test_without_kvartal_demo_no_user_with_a_known_password_is_planted(settings):
+    settings.KVARTAL_DEMO = False
+    out = StringIO()
+    call_command("seed_demo", size="XS", stdout=out)
+    assert "Demo users not created" in out.getvalue()
+    assert not User.objects.filter(username__in=[login for login, *_ in demo.DEMO_USERS]).exists()
+    assert not any(u.has_usable_password() for u in User.objects.all())
+
+
+def test_kvartal_https_turns_the_demo_users_off_whatever_kvartal_demo_says():
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings; print(settings.KVARTAL_DEMO)"
+    env = {"KVARTAL_DEMO": "1", "KVARTAL_HTTPS": "1", "DJANGO_SETTINGS_MODULE": "kvartal.settings"}
+    run = lambda extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**__import__("os").environ, **env, **extra},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert run({}) == "False"
+    assert run({"KVARTAL_HTTPS": "0"}) == "True"
+
+
+def test_the_demo_draws_png_plans_one_per_layout_and_the_unit_page_shows_them(xs, client):
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from kvartal.demo.floorplans import HEIGHT, WIDTH, flat_plan_png
+    from kvartal.demo.showcase import setup_showcase
+    from kvartal.showcase.selectors import available_units
+
+    setup_showcase(lambda line: None)
+    flats = list(
+        Unit.objects.filter(kind=UnitKind.APARTMENT, floor__is_typical=True)
+        .exclude(layout="")
+        .select_related("floor")
+    )
+    assert flats
+    layouts = defaultdict(set)  # a layout: a section's position on its typical floors
+    for unit in flats:
+        layouts[unit.section_id, unit.position].add(unit.layout.name)
+    assert all(len(names) == 1 for names in layouts.values())
+    assert len(set.union(*layouts.values())) == len(layouts)  # one file per layout
+    unit = flats[0]
+    for name in (unit.layout.name, unit.floor.plan.name):
+        assert name.endswith(".png")
+        with default_storage.open(name) as stored:
+            image = Image.open(stored)
+            image.load()
+        assert (image.format, image.size) == ("PNG", (WIDTH, HEIGHT))
+    with default_storage.open(unit.layout.name) as stored:  # the same flat draws the same bytes
+        assert stored.read() == flat_plan_png(
+            unit.rooms, unit.total_area, unit.living_area, unit.kitchen_area
+        )
+    shown = available_units().filter(pk__in=[u.pk for u in flats]).first()
+    page = client.get(f"/units/{shown.pk}/").text
+    assert 'alt="Plan of the flat"' in page and 'alt="Floor plan"' in page

@@ -3,7 +3,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from kvartal.demo import dataset as demo
+from kvartal.demo.agencies import setup_agencies
 from kvartal.demo.bulk import generate_bulk
+from kvartal.demo.callcentre import setup_callcentre
+from kvartal.demo.feeds import setup_feeds
+from kvartal.demo.pricing import setup_pricing
+from kvartal.demo.showcase import setup_showcase
 from kvartal.inventory.models import Project
 
 
@@ -41,6 +46,13 @@ class Command(BaseCommand):
                 f"The database already has {existing} projects; the demo loads into an empty "
                 "inventory (use --if-empty to skip quietly)."
             )
+        if not no_users and not demo.demo_users_allowed():
+            no_users = True
+            self.stdout.write(
+                "Demo users not created: they have a known password. Set KVARTAL_DEMO=1 "
+                "(make run does) to have them; never with KVARTAL_HTTPS. Create the first "
+                "administrator with `manage.py createsuperuser`."
+            )
         spec = demo.SIZES[size]
         how = ", in bulk" if bulk else ""
         self.stdout.write(
@@ -51,6 +63,11 @@ class Command(BaseCommand):
             report = generate_bulk(size=size, seed=seed, users=not no_users, say=say)
         else:
             report = demo.generate(size=size, seed=seed, users=not no_users, say=say)
+        setup_feeds(say)
+        setup_pricing(say)
+        setup_showcase(say)
+        setup_callcentre(say, seed=seed)
+        setup_agencies(say)
         self.stdout.write("")
         width = max(map(len, report.counts))
         for name, value in report.counts.items():
