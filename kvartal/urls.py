@@ -9,17 +9,35 @@ from kvartal.inventory.views.media import media
 register_converter(IdConverter, "id")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="inventory:home", permanent=False)),
     path("app/", include("kvartal.inventory.urls")),
     path("app/", include("kvartal.clients.urls")),
     path("app/", include("kvartal.sales.urls")),
     path("app/", include("kvartal.analytics.urls")),
     path("shared/", include("kvartal.analytics.public_urls")),
+    path("app/audit/", include("kvartal.audit.urls")),
+    path("app/ops/", include("kvartal.ops.urls")),
+    path("app/pricing/", include("kvartal.pricing.urls")),
+    path("app/agencies/", include("kvartal.agencies.urls")),
+    path("app/documents/", include("kvartal.documents.urls")),
+    path("app/feeds/", include("kvartal.feeds.urls")),
+    path("feeds/", include("kvartal.feeds.public_urls")),
+    path("app/calls/", include("kvartal.callcentre.urls")),
+    path("app/showcase/", include("kvartal.showcase.office_urls")),
     path("api/v1/", include("kvartal.api.urls")),
+    path("app/integrations/", include("kvartal.api.pages_urls")),
     path("accounts/", include("kvartal.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # One sign-in page for everyone (lockouts, the second factor): the admin's sends there.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="accounts:login", query_string=True, permanent=False),
+    ),
     path("admin/", admin.site.urls),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"),
+    # the showcase's public pictures (only those of what is published; /media/ needs sign-in)
+    path("files/", include("kvartal.showcase.files")),
+    # the buyer's showcase owns "/" (last: every other prefix above is matched first)
+    path("", include("kvartal.showcase.urls")),
 ]
 
 handler403 = "kvartal.core.views.error_403"
