@@ -66,3 +66,30 @@ def test_a_query_whose_sql_changes_with_the_value_is_refused():
 
     with pytest.raises(RuntimeError):
         Statement(unfit, samples=(-1, 1)).rows(5)
+
+
+def test_a_query_of_two_values_takes_each_where_it_goes(keeper):
+    building = make_building()
+    make_section(building, floors=2, per_floor=3, by=keeper)
+
+    def on_floor(building_id, number):
+        return (
+            Unit.objects.filter(building_id=building_id, number__gte=number)
+            .order_by("pk")
+            .values_list(*COLUMNS)
+        )
+
+    both = Statement(on_floor, samples=((-1, "stand-in-a"), (-2, "stand-in-b")), arity=2)
+    for number in ("1", "3", "9"):
+        assert both.rows(building.pk, number) == list(on_floor(building.pk, number))
+    assert both.rows(-3, "1") == []
+    with pytest.raises(TypeError):
+        both.rows(building.pk)
+
+
+def test_a_value_the_query_does_not_take_is_refused():
+    def ignores_second(building_id, _unused):
+        return Unit.objects.filter(building_id=building_id).values_list("pk")
+
+    with pytest.raises(RuntimeError):
+        Statement(ignores_second, samples=((-1, "a"), (-2, "b")), arity=2).rows(1, "c")
