@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import router
 from django.db.models import (
     DecimalField,
     Exists,
@@ -25,6 +26,7 @@ from django.db.models.functions import NullIf
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kvartal.core.statements import Statement
 from kvartal.inventory.models import Building, Project, Unit, UnitKind, UnitStatus
 from kvartal.inventory.selectors import floor_number
 from kvartal.sales.selectors import promotion_price_expression, promotions_for_units
@@ -281,39 +283,55 @@ class VisitorMarks:
     compared: bool
 
 
+def _with_marks(visitors, unit_id):
+    """``visitors`` with whether each keeps the unit in favourites and in the comparison."""
+    return visitors.annotate(
+        is_favourite=Exists(Favourite.objects.filter(visitor=OuterRef("pk"), unit_id=unit_id)),
+        is_compared=Exists(Compared.objects.filter(visitor=OuterRef("pk"), unit_id=unit_id)),
+    )
+
+
 def visitor_marks(*, visitor: Visitor | None, unit_id: int) -> VisitorMarks:
     """Whether the visitor keeps the unit in favourites and in the comparison (one query)."""
     if visitor is None:
         return VisitorMarks(False, False)
     row = (
-        Visitor.objects.filter(pk=visitor.pk)
-        .annotate(
-            is_favourite=Exists(Favourite.objects.filter(visitor=OuterRef("pk"), unit_id=unit_id)),
-            is_compared=Exists(Compared.objects.filter(visitor=OuterRef("pk"), unit_id=unit_id)),
-        )
+        _with_marks(Visitor.objects.filter(pk=visitor.pk), unit_id)
         .values_list("is_favourite", "is_compared")
         .first()
     )
     return VisitorMarks(*row) if row else VisitorMarks(False, False)
 
 
+def _visitor_columns() -> list[str]:
+    return [field.attname for field in Visitor._meta.concrete_fields]
+
+
+# The kept unit page's one read of a returning visitor, built by the ORM once per process
+# (``core.statements``): building it cost as much as running it. Its values: the cookie's
+# token and the unit's id.
+_VISITOR_AND_MARKS = Statement(
+    lambda token, unit_id: _with_marks(Visitor.objects.filter(token=token), unit_id)
+    .order_by()
+    .values_list(*_visitor_columns(), "is_favourite", "is_compared")[:1],
+    samples=(("stand-in-token-one", -1), ("stand-in-token-two", -2)),
+    arity=2,
+)
+
+
 def visitor_and_marks(request, unit_id: int) -> tuple[Visitor, VisitorMarks]:
     """The request's visitor (a new one without a valid cookie) and whether they keep the
     unit in favourites and in the comparison: one query for a returning visitor."""
-    from .visitors import adopt, visitor_of, visitors_of_cookie
+    from .visitors import adopt, cookie_token, visitor_of
 
-    row = (
-        visitors_of_cookie(request)
-        .annotate(
-            is_favourite=Exists(Favourite.objects.filter(visitor=OuterRef("pk"), unit_id=unit_id)),
-            is_compared=Exists(Compared.objects.filter(visitor=OuterRef("pk"), unit_id=unit_id)),
-        )
-        .first()
-    )
-    if row is None:
+    token = cookie_token(request)
+    rows = _VISITOR_AND_MARKS.rows(token, unit_id) if token else []
+    if not rows:
         return visitor_of(request, create=True), VisitorMarks(False, False)
-    adopt(request, row)
-    return row, VisitorMarks(row.is_favourite, row.is_compared)
+    *values, is_favourite, is_compared = rows[0]
+    visitor = Visitor.from_db(router.db_for_read(Visitor), _visitor_columns(), values)
+    adopt(request, visitor)
+    return visitor, VisitorMarks(is_favourite, is_compared)
 
 
 def visitor_unit_ids(visitor: Visitor | None) -> tuple[set[int], set[int]]:

@@ -476,8 +476,9 @@ MARKS_SLOT = "<!--kv:slot:marks-->"
 def _kept_unit_page(request, unit_id: int, now) -> HttpResponse:
     """The unit page of an anonymous visitor without terms of their own: rendered whole once
     per unit, language and host for every A/B variant and kept (``cache.page_key``, read
-    against the unit's own generation: a hold or a sale shows on the next view); the CSRF
-    token, the form's stamp and the visitor's favourite/compare marks go into its slots.
+    against the unit's own generation: a hold or a sale shows on the next view) with its
+    favourite/compare marks rendered each way they can be; the CSRF token, the form's stamp
+    and the visitor's own marks go into its slots.
     A returning visitor costs two queries: themselves with their marks, the view counted."""
     language = get_language()
     origin = f"{request.scheme}://{request.get_host()}"
@@ -499,26 +500,34 @@ def _kept_unit_page(request, unit_id: int, now) -> HttpResponse:
                 request=request,
             )
         unit = context["unit"]
-        kept = {"unit_id": unit.pk, "experiment": context["experiment"], "pages": pages}
+        marks = {  # the visitor's marks, each way they can be (its CSRF token a slot too)
+            (favourite, compared): render_to_string(
+                "showcase/_unit_marks.html",
+                {
+                    "unit": unit,
+                    "is_favourite": favourite,
+                    "is_compared": compared,
+                    "next": request.path,
+                    "csrf_token": CSRF_SLOT,
+                },
+            )
+            for favourite in (False, True)
+            for compared in (False, True)
+        }
+        kept = {
+            "unit_id": unit.pk,
+            "experiment": context["experiment"],
+            "pages": pages,
+            "marks": marks,
+        }
         cache.write(key, kept, generations, valid_until=_hold_ends(unit, now))
     visitor, marks = selectors.visitor_and_marks(request, kept["unit_id"])
     services.view_record(visitor=visitor, unit=Unit(pk=kept["unit_id"]))
     variant = experiments.assign_to(visitor, kept["experiment"])
     page = kept["pages"].get(variant) or kept["pages"]["A"]
-    token = get_token(request)
-    marks_html = render_to_string(
-        "showcase/_unit_marks.html",
-        {
-            "unit": Unit(pk=kept["unit_id"]),
-            "is_favourite": marks.favourite,
-            "is_compared": marks.compared,
-            "next": request.path,
-            "csrf_token": token,
-        },
-    )
     html = (
-        page.replace(MARKS_SLOT, marks_html)
-        .replace(CSRF_SLOT, token)
+        page.replace(MARKS_SLOT, kept["marks"][marks.favourite, marks.compared])
+        .replace(CSRF_SLOT, get_token(request))
         .replace(STAMP_SLOT, form_stamp())
     )
     return remember(request, HttpResponse(html))

@@ -38,11 +38,17 @@ def visitor_of(request, *, create: bool = False) -> Visitor | None:
     return visitor
 
 
+def cookie_token(request) -> str | None:
+    """The visitor token of the request's cookie, or None for a missing or malformed one."""
+    token = request.COOKIES.get(COOKIE, "")
+    return token if _TOKEN.match(token) else None
+
+
 def visitors_of_cookie(request):
     """The visitor named by the request's cookie as a queryset (empty for a missing or
     malformed cookie), for a caller that reads more in the same query."""
-    token = request.COOKIES.get(COOKIE, "")
-    return Visitor.objects.filter(token=token) if _TOKEN.match(token) else Visitor.objects.none()
+    token = cookie_token(request)
+    return Visitor.objects.filter(token=token) if token else Visitor.objects.none()
 
 
 def adopt(request, visitor: Visitor) -> None:
