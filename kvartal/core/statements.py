@@ -52,10 +52,13 @@ class Statement:
             if other_sql != sql or len(params) != len(other_params):
                 raise RuntimeError(f"{self.build}: the values are not plain parameters")
             stand_ins = list(
-                zip(*([self.adapt(connection, v) for v in sample] for sample in self.samples))
+                zip(
+                    *([self.adapt(connection, v) for v in sample] for sample in self.samples),
+                    strict=True,
+                )
             )
             places = []  # (position among the parameters, which value goes there)
-            for i, pair in enumerate(zip(params, other_params)):
+            for i, pair in enumerate(zip(params, other_params, strict=True)):
                 if pair[0] == pair[1]:
                     continue
                 which = [k for k, stand_in in enumerate(stand_ins) if stand_in == pair]
