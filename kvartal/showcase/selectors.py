@@ -311,9 +311,11 @@ def _visitor_columns() -> list[str]:
 # (``core.statements``): building it cost as much as running it. Its values: the cookie's
 # token and the unit's id.
 _VISITOR_AND_MARKS = Statement(
-    lambda token, unit_id: _with_marks(Visitor.objects.filter(token=token), unit_id)
-    .order_by()
-    .values_list(*_visitor_columns(), "is_favourite", "is_compared")[:1],
+    lambda token, unit_id: (
+        _with_marks(Visitor.objects.filter(token=token), unit_id)
+        .order_by()
+        .values_list(*_visitor_columns(), "is_favourite", "is_compared")[:1]
+    ),
     samples=(("stand-in-token-one", -1), ("stand-in-token-two", -2)),
     arity=2,
 )
