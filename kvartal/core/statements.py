@@ -6,13 +6,26 @@ running a small one, and more than once a request on the hot pages (the chessboa
 value goes among the parameters (where the two builds differ) and runs the same SQL for
 other values, with the ORM's own converters on the rows. The query stays written once, in
 the ORM; a query whose SQL would change with the value is refused when first built. A query
-of several values (``arity``) has each found by its own pair of stand-ins.
+of several values (``arity``) has each found by its own pair of stand-ins. An ``Update`` is
+the same for ``queryset.update(…)``.
 """
 
 from collections.abc import Callable
+from datetime import date, datetime
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
+from django.db.models.sql import UpdateQuery
+
+
+def adapt_as_the_orm(connection, value):
+    """The parameter the ORM makes of a value: a moment or a date as the database keeps it
+    (``connection.ops``), any other value as it is."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
 
 
 class Statement:
@@ -20,8 +33,7 @@ class Statement:
     plain parameters only; ``samples``: two stand-ins no caller asks for (they find the
     places) — two values, or for several values two tuples whose every member differs from
     the other tuple's and from its own tuple's other members; ``adapt(connection, value)``:
-    the parameter a value becomes (the ORM's own adaptation, e.g.
-    ``connection.ops.adapt_datefield_value``; the value itself by default)."""
+    the parameter a value becomes (by default ``adapt_as_the_orm``)."""
 
     def __init__(
         self,
@@ -36,16 +48,17 @@ class Statement:
         self.samples = samples if arity > 1 else tuple((sample,) for sample in samples)
         if len(self.samples) != 2 or any(len(sample) != arity for sample in self.samples):
             raise ValueError(f"{build}: two stand-ins of {arity} value(s) each")
-        self.adapt = adapt or (lambda connection, value: value)
+        self.adapt = adapt or adapt_as_the_orm
         self._model = None  # known on the first run: the apps may still be loading now
         self._built: dict[str, tuple] = {}
+        self._converters: dict[str, list] = {}
 
     def _prepare(self, connection) -> tuple:
         found = self._built.get(connection.alias)
         if found is None:
             built = []
             for sample in self.samples:
-                compiler = self.build(*sample).query.get_compiler(connection=connection)
+                compiler = self._compiler(sample, connection)
                 sql, params = compiler.as_sql()
                 built.append((sql, list(params), compiler))
             (sql, params, compiler), (other_sql, other_params, _other) = built
@@ -67,22 +80,37 @@ class Statement:
                 places.append((i, which[0]))
             if {k for _i, k in places} != set(range(self.arity)):
                 raise RuntimeError(f"{self.build}: a value is not a parameter of the query")
-            columns = [column for column, _sql, _alias in compiler.select]
-            converters = list(compiler.get_converters(columns).items())
-            found = self._built[connection.alias] = (sql, params, places, converters)
+            found = self._built[connection.alias] = (sql, params, places, compiler)
         return found
 
-    def rows(self, *values) -> list[tuple]:
-        """The rows of ``build(*values)``, as its ``values_list`` gives them."""
+    def _compiler(self, sample, connection):
+        return self.build(*sample).query.get_compiler(connection=connection)
+
+    def _model_of(self, sample):
+        return self.build(*sample).model
+
+    def _sql(self, values, route) -> tuple:
+        """The connection, the SQL with ``values`` in their places, and its compiler."""
         if len(values) != self.arity:
             raise TypeError(f"{self.build}: {self.arity} value(s), not {len(values)}")
         if self._model is None:
-            self._model = self.build(*self.samples[0]).model
-        connection = connections[router.db_for_read(self._model)]
-        sql, params, places, converters = self._prepare(connection)
+            self._model = self._model_of(self.samples[0])
+        connection = connections[route(self._model)]
+        sql, params, places, compiler = self._prepare(connection)
         params = list(params)
         for i, which in places:
             params[i] = self.adapt(connection, values[which])
+        return connection, sql, params, compiler
+
+    def rows(self, *values) -> list[tuple]:
+        """The rows of ``build(*values)``, as its ``values_list`` gives them."""
+        connection, sql, params, compiler = self._sql(values, router.db_for_read)
+        converters = self._converters.get(connection.alias)
+        if converters is None:
+            columns = [column for column, _sql, _alias in compiler.select]
+            converters = self._converters[connection.alias] = list(
+                compiler.get_converters(columns).items()
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -96,3 +124,29 @@ class Statement:
                     row[position] = function(row[position], expression, connection)
             converted.append(tuple(row))
         return converted
+
+
+class Update(Statement):
+    """``build(*values)`` → ``(queryset, fields)``: what ``queryset.update(**fields)`` would
+    run, built once per database as a ``Statement`` is; ``run(*values)`` runs it and answers
+    the rows it changed. For an update of one table (no parents, nothing to fetch first)."""
+
+    def _compiler(self, sample, connection):
+        queryset, fields = self.build(*sample)
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(fields)
+        if query.related_updates:
+            raise RuntimeError(f"{self.build}: an update of more than one table")
+        return query.get_compiler(connection=connection)
+
+    def _model_of(self, sample):
+        return self.build(*sample)[0].model
+
+    def run(self, *values) -> int:
+        connection, sql, params, _compiler = self._sql(values, router.db_for_write)
+        with (
+            transaction.mark_for_rollback_on_error(using=connection.alias),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+            return cursor.rowcount

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kvartal.core.statements import Statement
+from kvartal.core.statements import Statement, Update
 from kvartal.inventory.models import Unit, UnitStatus
 from kvartal.testing import make_building, make_section
 
@@ -93,3 +93,27 @@ def test_a_value_the_query_does_not_take_is_refused():
 
     with pytest.raises(RuntimeError):
         Statement(ignores_second, samples=((-1, "a"), (-2, "b")), arity=2).rows(1, "c")
+
+
+def test_an_update_changes_what_the_orms_update_would(keeper):
+    building = make_building()
+    make_section(building, floors=1, per_floor=3, by=keeper)
+    first, second, third = Unit.objects.filter(building=building).order_by("pk")
+    mark = Update(
+        lambda pk, until: (
+            Unit.objects.filter(pk=pk),
+            {"hold_until": until, "total_area": F("total_area") + 1},
+        ),
+        samples=((-1, timezone.now() - timedelta(days=9000)), (-2, timezone.now())),
+        arity=2,
+    )
+    until = timezone.now() + timedelta(hours=5)
+    with CaptureQueriesContext(connection) as queries:
+        assert mark.run(second.pk, until) == 1
+    assert len(queries) == 1
+    assert mark.run(-5, until) == 0
+    second_before = second.total_area
+    second.refresh_from_db()
+    assert second.hold_until == until and second.total_area == second_before + 1
+    for other in (first, third):  # the others untouched
+        assert Unit.objects.get(pk=other.pk).hold_until is None
