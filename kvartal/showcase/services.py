@@ -9,7 +9,7 @@ changes nothing.
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +27,7 @@ from kvartal.clients.models import Channel
 from kvartal.clients.normalize import normalize_phone
 from kvartal.clients.services import UTM_FIELDS, lead_convert, lead_create, lead_url
 from kvartal.core.errors import DomainError
+from kvartal.core.statements import Update
 from kvartal.inventory.models import Unit
 from kvartal.sales.availability import unit_check
 from kvartal.sales.models import HoldKind, SalesSettings
@@ -115,12 +116,25 @@ def compare_toggle(*, visitor: Visitor, unit_id) -> bool:
     return True
 
 
+# A returning visitor's view counted: built by the ORM once per process (``core.statements``),
+# on every unit page. Its values: the visitor's id, the unit's id, the moment.
+_COUNT_VIEW = Update(
+    lambda visitor_id, unit_id, at: (
+        Viewed.objects.filter(visitor_id=visitor_id, unit_id=unit_id),
+        {"count": F("count") + 1, "last_at": at},
+    ),
+    samples=(
+        (-1, -2, datetime(2001, 1, 1, tzinfo=UTC)),
+        (-3, -4, datetime(2002, 2, 2, tzinfo=UTC)),
+    ),
+    arity=3,
+)
+
+
 def view_record(*, visitor: Visitor, unit: Unit, at=None) -> None:
     """Count one view of ``unit`` (one row per visitor and unit: count, first and last)."""
     at = at or timezone.now()
-    updated = Viewed.objects.filter(visitor=visitor, unit=unit).update(
-        count=F("count") + 1, last_at=at
-    )
+    updated = _COUNT_VIEW.run(visitor.pk, unit.pk, at)
     if not updated:
         try:
             with transaction.atomic():
