@@ -135,16 +135,16 @@ def test_the_terms_experiment_puts_instalments_first_for_variant_b(client, proje
 
     InstalmentPlan.objects.create(name="Рассрочка 12", down_payment=30, months=12)
     experiment = Experiment.objects.create(name="Условия", kind=ExperimentKind.TERMS_FIRST)
-    seen = set()
-    for _ in range(12):
-        client.cookies.clear()
+    seen = []
+    while len(seen) < 200 and not (seen.count("A") >= 3 and seen.count("B") >= 3):
+        client.cookies.clear()  # a new visitor, in the variant of their random token
         text = client.get(reverse("showcase:unit-detail", args=[unit.pk])).text
         visitor = Visitor.objects.order_by("-pk").first()
         variant = experiments.variant_for(visitor.token, experiment)
         instalments_first = text.index("Рассрочка 12") < text.index("Mortgage, equal payments")
         assert instalments_first == (variant == "B")
-        seen.add(variant)
-    assert seen == {"A", "B"}
+        seen.append(variant)
+    assert seen.count("A") >= 3 and seen.count("B") >= 3
 
 
 def test_a_first_time_visitors_first_catalogue_view_is_in_their_variant_and_counted(
