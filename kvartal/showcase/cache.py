@@ -34,7 +34,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 TTL = 60
-PREFIX = "showcase:"
+# The shape of what is kept: raised with any change of it, so that a server of the new code
+# never reads an entry an older one wrote (they share the cache during a deploy).
+SHAPE = 2
+PREFIX = f"showcase:{SHAPE}:"
 SETTINGS_GEN = PREFIX + "gen:settings"
 UNITS_GEN = PREFIX + "gen:units"
 # More units than this changed at once (a price list): move the generations instead of
