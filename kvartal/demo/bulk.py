@@ -53,6 +53,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from kvartal import audit
 from kvartal.accounts.models import Notice, Role, Team, User
 from kvartal.accounts.notices import render_message
 from kvartal.clients.models import (
@@ -126,6 +127,7 @@ from .data import (
     VIEW_PERCENT,
     WIDE_SPACE,
 )
+from .floorplans import draw_plans
 from .history import PRICE, SALE, simulate
 from .people import COMPANIES, FEMALE_FIRST, LAST, MALE_FIRST, person
 from .plan import BuildingDraft, ProjectDraft, plan
@@ -181,6 +183,8 @@ def generate_bulk(
         )
         lap("plan")
         create_inventory(projects, people, say)
+        if dataset.draws_plans(spec):
+            draw_section_plans(projects, people[Role.INVENTORY_KEEPER])
         lap("create")
         create_promotions(projects, people)
         events = simulate(projects, seed, managers=len(managers))
@@ -191,6 +195,13 @@ def generate_bulk(
         lap("sales")
         say("Writing the sales and the units' final state")
         loader.finish()
+        # The history above went in without the services, so without their audit rows: the
+        # log says how it came (the rows from here on are the services' own).
+        audit.record(
+            "seed_demo",
+            object_repr=f"Demo data, size {size}, seed {seed}: history written in bulk",
+            data={"size": size, "seed": seed, "events": len(events), **sales_counts()},
+        )
         lap("write")
     dataset._analyze()
     lap("analyze")
@@ -199,6 +210,17 @@ def generate_bulk(
     return dataset.Report(
         size=size, seed=seed, counts=report_counts, timings=timings, users=user_rows
     )
+
+
+def draw_section_plans(projects: list[ProjectDraft], keeper) -> None:
+    """The drawn plans ``create`` gives a small set, by the same function, dated the same:
+    each section of a building (not a parking structure) half an hour after its launch."""
+    for p in projects:
+        for b in p.buildings:
+            if b.kind == BuildingKind.PARKING:
+                continue
+            for section in b.obj.sections.select_related("building").order_by("number"):
+                draw_plans(section, by=keeper, at=b.launch + timedelta(minutes=30))
 
 
 def sales_counts() -> dict[str, int]:

@@ -67,6 +67,15 @@ class Report:
     users: list[tuple[str, str, str, bool]]  # login, role, name, created now
 
 
+# Drawn plans are files on disk: only the small sets (the demo, the tests' XS) get them.
+PLANS_UP_TO = 3000
+
+
+def draws_plans(spec) -> bool:
+    """Whether a data set of ``spec`` gets drawn floor and flat plans (both loaders ask)."""
+    return spec.units <= PLANS_UP_TO
+
+
 def generate(
     *,
     size: str,
@@ -99,8 +108,7 @@ def generate(
             f"buildings, ~{sum(b.units for p in projects for b in p.buildings)} units"
         )
         step = time.perf_counter()
-        # Drawn plans are files on disk: only the small sets (the demo) get them.
-        create(projects, people, say, plans=spec.units <= 3000)
+        create(projects, people, say, plans=draws_plans(spec))
         timings["create"] = time.perf_counter() - step
         step = time.perf_counter()
         managers = _managers(people)

@@ -43,11 +43,18 @@ pytestmark = pytest.mark.django_db
 def test_the_command_loads_in_bulk():
     """First in the module: the others share one load (``loaded``), kept until the end."""
     out = StringIO()
-    call_command("seed_demo", "--size", "XS", "--bulk", "--no-users", "--seed", "3", stdout=out)
+    call_command("seed_demo", "--size", "XS", "--no-users", "--seed", "3", stdout=out)
     text = out.getvalue()
     assert "status changes" in text
     assert "deals" in text
+    assert "history in bulk" in text
     assert Unit.objects.count() >= 100
+    # the history went in without the services: one audit row says so, none claims a call
+    from kvartal.audit.models import AuditEvent
+
+    loaded = AuditEvent.objects.get(action="seed_demo")
+    assert "in bulk" in loaded.object_repr and loaded.data["deals"] == Deal.objects.count()
+    assert not AuditEvent.objects.filter(action__in=["deal_open", "payment_record"]).exists()
 
 
 def inventory_and_history() -> dict[str, list]:

@@ -11,7 +11,14 @@ from django.db import transaction
 from kvartal.accounts.models import Notice
 from kvartal.clients.models import Client, ClientEvent, Consent, Lead, LeadEvent, Visit
 from kvartal.demo import bulk, dataset
-from kvartal.inventory.models import PriceBatch, PriceChange, StatusChange, Unit
+from kvartal.inventory.models import (
+    Floor,
+    PriceBatch,
+    PriceChange,
+    StatusChange,
+    Unit,
+    UnitChange,
+)
 from kvartal.sales.models import (
     AppliedPromotion,
     Deal,
@@ -41,6 +48,21 @@ def rows() -> dict[str, list]:
             "unit__code", "at", "old_price", "new_price", "reason", "actor__username"
         ),
         "batches": PriceBatch.objects.values_list("at", "description", "units_count"),
+        "data changes": UnitChange.objects.values_list(
+            "unit__code", "at", "changes", "actor__username"
+        ),
+        # Drawn plans: a file per layout and floor (named anew by the storage on the second
+        # load, so compared by presence) and each flat's place on its floor's plan.
+        "plans": [
+            (code, bool(layout), region)
+            for code, layout, region in Unit.objects.values_list("code", "layout", "plan_region")
+        ]
+        + [
+            (building, section, index, bool(plan))
+            for building, section, index, plan in Floor.objects.values_list(
+                "section__building__name", "section__number", "index", "plan"
+            )
+        ],
         "holds": Hold.objects.values_list(
             "unit__code",
             "starts_at",
@@ -140,6 +162,8 @@ NAMES = [
     "status",
     "prices",
     "batches",
+    "data changes",
+    "plans",
     "holds",
     "hold events",
     "deals",

@@ -184,10 +184,15 @@ def test_parking_structures_serve_a_building_and_are_counted(xs):
 
 
 def test_seed_demo_with_if_empty_leaves_a_filled_database_alone():
+    from kvartal.audit.models import AuditEvent
+
     out = StringIO()
-    call_command("seed_demo", size="XS", no_users=True, if_empty=True, stdout=out)
+    call_command("seed_demo", size="XS", no_users=True, if_empty=True, services=True, stdout=out)
     units = Unit.objects.count()
-    assert units > 50 and "Done" in out.getvalue()
+    assert units > 50 and "Done" in out.getvalue() and "through the services" in out.getvalue()
+    # replayed through the services: each call wrote its own audit row
+    assert AuditEvent.objects.filter(action="deal_open").exists()
+    assert not AuditEvent.objects.filter(action="seed_demo").exists()
     out = StringIO()
     call_command("seed_demo", size="XS", no_users=True, if_empty=True, stdout=out)
     assert "not loaded" in out.getvalue()

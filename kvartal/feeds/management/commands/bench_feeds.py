@@ -5,7 +5,7 @@ The floor is the least any feed writer can do: one SQL query for the same column
 incremental writer writing the portal's same elements (the portal's own element code), with
 no checks, promotions, descriptions, diff, gzip or publishing. Each run happens in a child
 process of its own, so its peak RSS is its own (it starts from this process's size, printed as
-"base"). Load data first, e.g. ``seed_demo --size L --bulk`` on PostgreSQL.
+"base"). Load data first, e.g. ``seed_demo --size L`` on PostgreSQL.
 """
 
 import os
@@ -158,7 +158,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(
                     f"Fewer apartments on sale than {units:,}: measuring {available:,}. "
-                    "Load more with seed_demo --size L --bulk."
+                    "Load more with seed_demo --size L."
                 )
             )
         self.stdout.write("Setting up the feeds (every project, every building mapped) …")
