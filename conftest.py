@@ -70,6 +70,35 @@ def _no_second_factor_by_default(settings):
 
 
 @pytest.fixture(autouse=True)
+def _deals_owing_kept(request):
+    """After every test on the database (rolled back at its end), each active deal's
+    ``owes_from`` is what its schedule, payments and total give (``sales.owing``): a write
+    that sends no signal (``bulk_create``, ``update``) and forgets ``owing.keep`` fails here,
+    whichever test makes it."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    transactional = "transactional_db" in names or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if transactional or ("db" not in names and marker is None):
+        yield
+        return
+    request.getfixturevalue("db")
+    yield
+    from django.db import DatabaseError
+
+    from kvartal.sales import owing
+    from kvartal.sales.models import Deal
+
+    try:
+        ids = list(Deal.objects.filter(is_active=True).values_list("pk", flat=True)[:900])
+        wrong = {pk: pair for pk, pair in owing.computed(ids).items() if pair[0] != pair[1]}
+    except DatabaseError:  # a test that took the database away: nothing to read
+        return
+    assert not wrong, f"owes_from (stored, from the rows) not kept: {wrong}"
+
+
+@pytest.fixture(autouse=True)
 def _sales_settings_read_afresh():
     """``SalesSettings.current()`` is remembered per process; each test has its own data."""
     from kvartal.sales.models import SalesSettings

@@ -92,6 +92,7 @@ from kvartal.inventory.models import (
     unit_code,
 )
 from kvartal.inventory.services import NUMBERING_ORDERS
+from kvartal.sales import owing
 from kvartal.sales.models import (
     AppliedPromotion,
     Deal,
@@ -195,6 +196,8 @@ def generate_bulk(
         lap("sales")
         say("Writing the sales and the units' final state")
         loader.finish()
+        # What the receivers keep on every payment and planned payment the services write.
+        owing.keep(Deal.objects.values_list("pk", flat=True))
         # The history above went in without the services, so without their audit rows: the
         # log says how it came (the rows from here on are the services' own).
         audit.record(

@@ -29,6 +29,7 @@ from kvartal.clients.models import Agency, Client
 from kvartal.core.models import SettingsRow
 from kvartal.inventory.models import Building, Project, Unit, UnitStatus
 
+from . import owing
 from .errors import ApprovalRequired, BtiRefused, DealClosed, DealError, StageMoveRefused
 
 USER = settings.AUTH_USER_MODEL
@@ -744,6 +745,9 @@ class Deal(models.Model):
         _("BTI-measured area, m²"), max_digits=8, decimal_places=2, null=True, blank=True
     )
     bti_adjustment = models.DecimalField(_("recalculation, ₽"), **MONEY, default=0)
+    # Derived from the schedule, the payments and the total (``owing``): from the day after
+    # it the deal may be overdue. Kept by the receivers below.
+    owes_from = models.DateField(_("owes from"), null=True, blank=True, editable=False)
     registration_number = models.CharField(_("registration number"), max_length=64, blank=True)
     registration_date = models.DateField(_("registration date"), null=True, blank=True)
     signed_on = models.DateField(_("signed"), null=True, blank=True)
@@ -771,6 +775,11 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["manager", "is_active"], name="deal_manager_active"),
             models.Index(fields=["stage"], name="deal_stage"),
+            models.Index(
+                fields=["owes_from"],
+                condition=Q(is_active=True, owes_from__isnull=False),
+                name="deal_owes_from",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1151,3 +1160,20 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.received_on} {self.amount}"
+
+
+# ``Deal.owes_from`` follows every write of what it is computed from, whichever door wrote it.
+@receiver([post_save, post_delete], sender=Payment, dispatch_uid="deal-owing-payment")
+@receiver([post_save, post_delete], sender=PaymentLine, dispatch_uid="deal-owing-line")
+def _keep_owing(sender, instance, raw=False, **kwargs):
+    if not raw:  # a fixture's rows carry their own
+        owing.keep([instance.deal_id])
+
+
+@receiver(post_save, sender=Deal, dispatch_uid="deal-owing-total")
+def _keep_owing_of_deal(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    # A new deal has no schedule yet; a save of other fields leaves the total as it was.
+    if raw or created:
+        return
+    if update_fields is None or {"price", "bti_adjustment", "owes_from"} & set(update_fields):
+        owing.keep([instance.pk])

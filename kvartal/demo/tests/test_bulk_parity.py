@@ -110,6 +110,7 @@ def rows() -> dict[str, list]:
             "registration_date",
             "closed_at",
             "termination_reason",
+            "owes_from",
             "created_at",
             "manager__username",
         ),

@@ -293,12 +293,11 @@ def _board_money(
     ``(1, deal, None, None, line, None, sum)`` per deal and line paid to (line None: paid to
     no line). A board passes its building (one condition, not a thousand ids).
 
-    A deal may carry a mark when it has received less than it planned before ``today`` (or
-    than its total, if less): only those are allocated line by line in Python. Every amount
-    is in whole kopecks, so "less" is "at least a kopeck less"; the test allows half a kopeck
-    (SQLite sums money as REAL) and so lets through every deal the exact test could flag.
-    A parking space's deal always comes (paid / part-paid): on a board of a parking
-    structure every deal, elsewhere the deals of units of the parking kind.
+    A deal may carry a mark when it may owe money for dates before ``today``: its
+    ``owes_from`` (``sales.owing``, kept on the deal) is before today. Only those are
+    allocated line by line in Python. A parking space's deal always comes (paid /
+    part-paid): on a board of a parking structure every deal, elsewhere the deals of units
+    of the parking kind.
     """
     deal, line, payment = (m._meta.db_table for m in (Deal, PaymentLine, Payment))
     unit, part = Unit._meta.db_table, DealUnit._meta.db_table
@@ -307,7 +306,7 @@ def _board_money(
     if building_id is not None:
         where, params = "u.building_id = %s", [building_id]
         parking, parking_params = (
-            ("1 = 1", []) if parking_building else ("kind = %s", [UnitKind.PARKING])
+            ("1 = 1", []) if parking_building else ("u.kind = %s", [UnitKind.PARKING])
         )
     else:
         ids = [u.pk for u in units]
@@ -322,32 +321,23 @@ def _board_money(
     )
     sql = f"""
         WITH deals AS (
-            SELECT d.id AS id, du.unit_id AS unit_id, u.kind AS kind,
-                   {kopecks_sql("d.price + d.bti_adjustment")} AS total,
-                   (SELECT COALESCE(SUM(p.amount), 0) FROM {payment} p
-                    WHERE p.deal_id = d.id) AS received,
-                   (SELECT COALESCE(SUM(l.amount), 0) FROM {line} l
-                    WHERE l.deal_id = d.id AND l.due_date < %s) AS planned
+            SELECT d.id AS id, du.unit_id AS unit_id,
+                   {kopecks_sql("d.price + d.bti_adjustment")} AS total
             FROM {deal} d JOIN {part} du ON du.deal_id = d.id AND du.is_active
                  JOIN {unit} u ON u.id = du.unit_id
-            WHERE d.is_active AND {where}
+            WHERE d.is_active AND {where} AND (d.owes_from < %s OR {parking})
         ),
-        shown AS (
-            SELECT DISTINCT id FROM deals
-            WHERE received + 0.005 < CASE WHEN planned < total THEN planned ELSE total END
-               OR {parking}
-        )
+        shown AS (SELECT DISTINCT id FROM deals)
         SELECT 0, deals.id, deals.unit_id, deals.total, l.id, l.due_date,
                {kopecks_sql("l.amount")}
-        FROM deals JOIN shown ON shown.id = deals.id
-             LEFT JOIN {line} l ON l.deal_id = deals.id
+        FROM deals LEFT JOIN {line} l ON l.deal_id = deals.id
         UNION ALL
         SELECT 1, p.deal_id, NULL, NULL, p.line_id, NULL, {kopecks_sql("SUM(p.amount)")}
         FROM {payment} p WHERE {of_shown}
         GROUP BY p.deal_id, p.line_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [today, *params, *parking_params])
+        cursor.execute(sql, [*params, today, *parking_params])
         return cursor.fetchall()
 
 

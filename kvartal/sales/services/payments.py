@@ -27,7 +27,7 @@ from kvartal.accounts.permissions import SALES_PAY, has_capability
 from kvartal.core.errors import DomainError
 from kvartal.inventory.services import unit_lock
 
-from .. import signals
+from .. import owing, signals
 from ..models import (
     Deal,
     DealEvent,
@@ -279,11 +279,13 @@ def _generate(
         months=months,
     )
     old = [] if fresh else [_line_data(line) for line in deal.schedule.all()]
-    if old:
-        deal.schedule.all().delete()
-    for line in lines:
-        line.deal = deal
-    PaymentLine.objects.bulk_create(lines)
+    with owing.deferred():  # the old lines go one by one, the new ones in bulk: kept once
+        if old:
+            deal.schedule.all().delete()
+        for line in lines:
+            line.deal = deal
+        PaymentLine.objects.bulk_create(lines)
+        owing.keep([deal.pk])
     _event(
         deal,
         by,

@@ -101,13 +101,14 @@ def test_deal_open_query_counts(unit, buyer, manager, django_assert_max_num_quer
     # + the default schedule laid out with the deal (its lines and its event); the year's
     # first deal also creates the year's number counter (3 more: the last number, the row,
     # the counter taken again); the deal's unit row (``DealUnit``) and the running promotions
-    # with a condition (the pricing rule)
-    with django_assert_max_num_queries(25):
+    # with a condition (the pricing rule); the deal's ``owes_from`` read from its rows and
+    # written (``sales.owing``)
+    with django_assert_max_num_queries(26):
         deal = deal_open(by=manager, buyers=[(buyer,)], hold=hold)
     hold.refresh_from_db()
     assert (deal.hold, hold.state) == (hold, HoldState.CONVERTED)
     other = make_unit()
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         deal_open(by=manager, buyers=[(buyer,)], unit=other)
 
 
@@ -129,8 +130,9 @@ def test_payment_record_query_count(manager, settings_row, django_assert_max_num
     deal = make_deal(manager=manager)
     payment_record(deal=deal, amount="1000.50", received_on=timezone.localdate(), by=cashier)
     # … and the agencies' listener accruing the manager's commission on the money received
-    # (the manager's rule, else the default rule: two reads)
-    with django_assert_max_num_queries(9):
+    # (the manager's rule, else the default rule: two reads); the deal's ``owes_from`` read
+    # from its rows (written only when it moves)
+    with django_assert_max_num_queries(10):
         payment_record(deal=deal, amount="2000", received_on=timezone.localdate(), by=cashier)
     event = DealEvent.objects.filter(deal=deal, kind="payment").latest("pk")
     assert Decimal(event.data["outstanding"]) == deal.total_due - Decimal("3000.50")
