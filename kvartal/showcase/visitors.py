@@ -20,7 +20,7 @@ from .services import utm_tags, visitor_first_touch
 
 COOKIE = "kv_visitor"
 COOKIE_AGE = 365 * 24 * 3600
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _SALT = "kvartal.showcase.form"
 
 
@@ -41,7 +41,7 @@ def visitor_of(request, *, create: bool = False) -> Visitor | None:
 def cookie_token(request) -> str | None:
     """The visitor token of the request's cookie, or None for a missing or malformed one."""
     token = request.COOKIES.get(COOKIE, "")
-    return token if _TOKEN.match(token) else None
+    return token if _TOKEN.fullmatch(token) else None
 
 
 def visitors_of_cookie(request):

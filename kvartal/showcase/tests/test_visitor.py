@@ -57,6 +57,17 @@ def test_a_forged_cookie_is_never_adopted(client, project, units):
     assert client.cookies[COOKIE].value == visitor.token
 
 
+@pytest.mark.parametrize("token", ["short", "a" * 65, "a" * 20 + "\n", "a" * 20 + "%"])
+def test_a_malformed_cookie_names_no_visitor(rf, token):
+    from kvartal.showcase.visitors import cookie_token
+
+    request = rf.get("/")
+    request.COOKIES[COOKIE] = token
+    assert cookie_token(request) is None
+    request.COOKIES[COOKIE] = token.strip("\n%")[:64].ljust(16, "a")
+    assert cookie_token(request) == request.COOKIES[COOKIE]
+
+
 def test_comparison_takes_four_units_and_refuses_a_fifth(client, project, units):
     for unit in units[:4]:
         client.post(reverse("showcase:compare-toggle", args=[unit.pk]))
