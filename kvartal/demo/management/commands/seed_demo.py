@@ -34,7 +34,7 @@ class Command(BaseCommand):
             help=(
                 "Replay the 18 months through the services, one event at a time, each with "
                 "its audit row, instead of writing the same rows in bulk (the default; "
-                "tests/test_bulk_parity.py holds the two equal): ≈50 s for S, hours for L."
+                "tests/test_bulk_parity.py holds the two equal): ≈40 s for S, hours for L."
             ),
         )
         # The bulk load was once asked for by name; it is the default now.
