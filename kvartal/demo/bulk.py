@@ -202,7 +202,8 @@ def generate_bulk(
         # log says how it came (the rows from here on are the services' own).
         audit.record(
             "seed_demo",
-            object_repr=f"Demo data, size {size}, seed {seed}: history written in bulk",
+            object_repr=_("Demo data, size %(size)s, seed %(seed)s: the history written in bulk")
+            % {"size": size, "seed": seed},
             data={"size": size, "seed": seed, "events": len(events), **sales_counts()},
         )
         lap("write")
