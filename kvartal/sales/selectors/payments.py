@@ -285,7 +285,12 @@ def _day(value) -> date:
 
 
 def _board_money(
-    units: list, building_id: int | None, *, today: date, parking_building: bool = False
+    units: list,
+    building_id: int | None,
+    *,
+    today: date,
+    parking_building: bool = False,
+    has_parking: bool = True,
 ) -> list[tuple]:
     """The active deals of ``units`` that may carry a mark, with their schedule lines, and
     their payments summed per deal and line, in one query: ``(0, deal, unit, total, line,
@@ -296,48 +301,50 @@ def _board_money(
     A deal may carry a mark when it may owe money for dates before ``today``: its
     ``owes_from`` (``sales.owing``, kept on the deal) is before today. Only those are
     allocated line by line in Python. A parking space's deal always comes (paid /
-    part-paid): on a board of a parking structure every deal, elsewhere the deals of units
-    of the parking kind.
+    part-paid): on a board of a parking structure every deal, elsewhere (``has_parking``:
+    the board shows parking spaces) the deals of units of the parking kind.
     """
     deal, line, payment = (m._meta.db_table for m in (Deal, PaymentLine, Payment))
     unit, part = Unit._meta.db_table, DealUnit._meta.db_table
+    postgresql = connection.vendor == "postgresql"
+
+    def among(subquery: str) -> str:
+        # PostgreSQL runs the subquery first and reaches the rows through their index with
+        # its ids; as a join (or a CTE) it hashes the whole table instead (it cannot tell
+        # how few the ids are).
+        return f"= ANY(ARRAY({subquery}))" if postgresql else f"IN ({subquery})"
+
     # Every unit of an active deal (a parking space sold with an apartment too): a deal of
     # several units gives a row per unit and line; the payments are summed per deal once.
-    if building_id is not None:
-        where, params = "u.building_id = %s", [building_id]
-        parking, parking_params = (
-            ("1 = 1", []) if parking_building else ("u.kind = %s", [UnitKind.PARKING])
-        )
-    else:
+    may_owe = f"du.deal_id {among(f'SELECT id FROM {deal} WHERE is_active AND owes_from < %s')}"
+    if building_id is None:  # a few units (the card): every deal
         ids = [u.pk for u in units]
         where, params = f"du.unit_id IN ({', '.join(['%s'] * len(ids))})", ids
-        parking, parking_params = "1 = 1", []  # a few units (the card): every deal
-    # The payments of the few deals shown, found through the deal index: PostgreSQL joins a
-    # CTE by hashing the whole payment table otherwise (it cannot tell how few they are).
-    of_shown = (
-        "p.deal_id = ANY(ARRAY(SELECT id FROM shown))"
-        if connection.vendor == "postgresql"
-        else "p.deal_id IN (SELECT id FROM shown)"
-    )
+    elif parking_building:
+        where, params = "u.building_id = %s", [building_id]
+    elif has_parking:
+        where = f"u.building_id = %s AND ({may_owe} OR u.kind = %s)"
+        params = [building_id, today, UnitKind.PARKING]
+    else:
+        where, params = f"u.building_id = %s AND {may_owe}", [building_id, today]
     sql = f"""
         WITH deals AS (
             SELECT d.id AS id, du.unit_id AS unit_id,
                    {kopecks_sql("d.price + d.bti_adjustment")} AS total
-            FROM {deal} d JOIN {part} du ON du.deal_id = d.id AND du.is_active
-                 JOIN {unit} u ON u.id = du.unit_id
-            WHERE d.is_active AND {where} AND (d.owes_from < %s OR {parking})
-        ),
-        shown AS (SELECT DISTINCT id FROM deals)
+            FROM {part} du JOIN {unit} u ON u.id = du.unit_id
+                 JOIN {deal} d ON d.id = du.deal_id
+            WHERE du.is_active AND d.is_active AND {where}
+        )
         SELECT 0, deals.id, deals.unit_id, deals.total, l.id, l.due_date,
                {kopecks_sql("l.amount")}
         FROM deals LEFT JOIN {line} l ON l.deal_id = deals.id
         UNION ALL
         SELECT 1, p.deal_id, NULL, NULL, p.line_id, NULL, {kopecks_sql("SUM(p.amount)")}
-        FROM {payment} p WHERE {of_shown}
+        FROM {payment} p WHERE p.deal_id {among("SELECT DISTINCT id FROM deals")}
         GROUP BY p.deal_id, p.line_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, today, *parking_params])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -359,8 +366,15 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
     tied: dict[int, dict] = defaultdict(dict)
     building_id = one_building(facts)
     parking_building = building_id is not None and facts[0].building_kind == BuildingKind.PARKING
+    parking = {
+        u.pk for u in facts if u.building_kind == BuildingKind.PARKING or u.kind == UnitKind.PARKING
+    }
     for kind, deal_id, unit_id, total, line_id, due, amount in _board_money(
-        facts, building_id, today=today, parking_building=parking_building
+        facts,
+        building_id,
+        today=today,
+        parking_building=parking_building,
+        has_parking=bool(parking),
     ):
         if kind == 0:
             deals.setdefault(deal_id, (set(), _money(total)))[0].add(unit_id)
@@ -368,9 +382,6 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
                 lines[deal_id][line_id] = _Line(line_id, _day(due), _money(amount))
         else:
             tied[deal_id][line_id] = tied[deal_id].get(line_id, ZERO) + _money(amount)
-    parking = {
-        u.pk for u in facts if u.building_kind == BuildingKind.PARKING or u.kind == UnitKind.PARKING
-    }
     marks: dict[int, list[CellMark]] = {}
     for deal_id, (unit_ids, total) in deals.items():
         money = tied.get(deal_id, {})
