@@ -7,9 +7,20 @@ rounded to the kopeck in SQL, which is exact on PostgreSQL (numeric) and on SQLi
 (``ROUND`` of a REAL that is a whole number of kopecks give or take 1e-9).
 """
 
+from decimal import Decimal
+
 from django.db.models import DecimalField, Func
 
 MONEY_FIELD = DecimalField(max_digits=16, decimal_places=2)
+_KOPECK = Decimal("0.01")
+
+
+def from_sql(value) -> Decimal:
+    """An amount raw SQL read rounded to the kopeck (``kopecks_sql``) as an exact Decimal:
+    PostgreSQL gives one, SQLite a float that is a whole number of kopecks."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(_KOPECK)
 
 
 def kopecks_sql(expression: str) -> str:

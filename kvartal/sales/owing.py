@@ -25,10 +25,9 @@ from decimal import Decimal
 
 from django.db import connection
 
-from kvartal.core.money import kopecks_sql
+from kvartal.core.money import from_sql, kopecks_sql
 
 ZERO = Decimal(0)
-_CENT = Decimal("0.01")
 # Deal ids whose keeping waits for the end of a ``deferred()`` block (None: none open).
 _waiting: ContextVar[set | None] = ContextVar("owing_waiting", default=None)
 
@@ -45,11 +44,6 @@ def owes_from(lines: Iterable[tuple[date, Decimal]], received: Decimal, total: D
         if received < min(planned, total):
             return day
     return None
-
-
-def _money(value) -> Decimal:
-    """A kopeck-rounded amount from SQL (SQLite gives a float) as an exact Decimal."""
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(_CENT)
 
 
 def _day(value) -> date | None:
@@ -83,11 +77,11 @@ def computed(deal_ids: list[int], models=None) -> dict[int, tuple[date | None, d
         cursor.execute(sql, deal_ids * 3)
         for kind, pk, day, amount in cursor.fetchall():
             if kind == 0:
-                stored[pk], totals[pk] = _day(day), _money(amount)
+                stored[pk], totals[pk] = _day(day), from_sql(amount)
             elif kind == 1:
-                lines[pk].append((_day(day), _money(amount)))
+                lines[pk].append((_day(day), from_sql(amount)))
             else:
-                received[pk] += _money(amount)
+                received[pk] += from_sql(amount)
     return {pk: (stored[pk], owes_from(lines[pk], received[pk], totals[pk])) for pk in stored}
 
 

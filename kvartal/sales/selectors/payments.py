@@ -31,7 +31,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import SALES_VIEW, has_capability
-from kvartal.core.money import Kopecks, kopecks_sql
+from kvartal.core.money import Kopecks, from_sql, kopecks_sql
 from kvartal.core.statements import Statement
 from kvartal.inventory.extensions import CellMark, Panel
 from kvartal.inventory.models import (
@@ -270,16 +270,6 @@ class _Line:
     amount: Decimal
 
 
-_CENT = Decimal("0.01")
-
-
-def _money(value) -> Decimal:
-    """A sum the database rounded to the kopeck (SQLite gives a float) as a Decimal."""
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value)).quantize(_CENT)
-
-
 def _day(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
@@ -377,11 +367,11 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
         has_parking=bool(parking),
     ):
         if kind == 0:
-            deals.setdefault(deal_id, (set(), _money(total)))[0].add(unit_id)
+            deals.setdefault(deal_id, (set(), from_sql(total)))[0].add(unit_id)
             if line_id is not None:
-                lines[deal_id][line_id] = _Line(line_id, _day(due), _money(amount))
+                lines[deal_id][line_id] = _Line(line_id, _day(due), from_sql(amount))
         else:
-            tied[deal_id][line_id] = tied[deal_id].get(line_id, ZERO) + _money(amount)
+            tied[deal_id][line_id] = tied[deal_id].get(line_id, ZERO) + from_sql(amount)
     marks: dict[int, list[CellMark]] = {}
     for deal_id, (unit_ids, total) in deals.items():
         money = tied.get(deal_id, {})
