@@ -38,6 +38,29 @@ class BoardUnit(NamedTuple):
     hold_until: datetime | None
 
 
+class BoardUnits(list):
+    """A chessboard's units (``BoardUnit``s, all of one building), with what they share
+    known once: a provider given them needs no pass over a thousand units to learn their
+    building, which kinds are on the board or which units are held."""
+
+    def __init__(
+        self,
+        units: Iterable[BoardUnit],
+        *,
+        building_id: int,
+        project_id: int,
+        building_kind: str,
+        kinds: Iterable[str],
+        held: Iterable[BoardUnit],
+    ):
+        super().__init__(units)
+        self.building_id = building_id
+        self.project_id = project_id
+        self.building_kind = building_kind
+        self.kinds = frozenset(kinds)  # the unit kinds among them
+        self.held = list(held)  # those with a live hold (``hold_until`` set)
+
+
 @dataclass
 class Panel:
     """A block on the unit card: a template and its context."""

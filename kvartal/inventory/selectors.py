@@ -361,10 +361,8 @@ def chessboard(
     }
     dims = filters.dims
 
-    # section -> floor -> position -> units there (usually one)
-    slots: dict[int, dict[int, dict[int, list[tuple]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
+    # floor -> its units as (position, cell), in the order read (a floor is in one section)
+    on_floor: dict[int, list[tuple[int, Cell]]] = {}
     matched_in: dict[int, int] = defaultdict(int)
     units_in: dict[int, int] = defaultdict(int)
     # The matching units' areas and prices per status, summed once after the loop.
@@ -377,6 +375,7 @@ def chessboard(
     apartment, parking = UnitKind.APARTMENT, UnitKind.PARKING  # read once, not per cell
     # What the marks providers may know of each unit without a query (none on a past board).
     facts: list[extensions.BoardUnit] | None = [] if as_of is None else None
+    held: list[extensions.BoardUnit] = []
     board_unit = extensions.BoardUnit
     building_id, project_id, building_kind = building.pk, building.project_id, building.kind
     for row in rows:
@@ -385,18 +384,16 @@ def chessboard(
             status = available  # the hold has run out: on sale again, before any job runs
         total += 1
         if facts is not None:
-            facts.append(
-                board_unit(
-                    pk,
-                    building_id,
-                    project_id,
-                    building_kind,
-                    kind,
-                    rooms,
-                    status,
-                    until if status == reserved else None,
+            if status == reserved and until is not None:
+                fact = board_unit(
+                    pk, building_id, project_id, building_kind, kind, rooms, status, until
                 )
-            )
+                held.append(fact)
+            else:
+                fact = board_unit(
+                    pk, building_id, project_id, building_kind, kind, rooms, status, None
+                )
+            facts.append(fact)
         kinds.add(kind)
         if section_id not in shown_sections or floor_id not in floor_numbers:
             continue
@@ -439,7 +436,11 @@ def chessboard(
             area_text,
             price_text,
         )
-        slots[section_id][floor_id][position].append((_KIND_ORDER.get(kind, 99), number, cell))
+        units = on_floor.get(floor_id)
+        if units is None:
+            on_floor[floor_id] = [(position, kind, cell)]
+        else:
+            units.append((position, kind, cell))
 
     shown_area = shown_price = Decimal(0)
     for status, t in totals.items():
@@ -455,35 +456,19 @@ def chessboard(
     for section_id, number, name in sections:
         if section_id not in shown_sections:
             continue
-        by_floor = slots.get(section_id, {})
-        width = max((max(p) for p in by_floor.values() if p), default=0)
-        positions = list(range(1, width + 1))
+        floors = floors_by_section.get(section_id, [])
+        width = max(
+            (position for f in floors for position, _k, _c in on_floor.get(f[0], ())), default=0
+        )
         board_rows = []
-        for floor_id, _index, label in floors_by_section.get(section_id, []):
-            at = by_floor.get(floor_id, {})
-            for units in at.values():
-                if len(units) > 1:
-                    units.sort(key=lambda u: (u[0], u[1]))
-            depth = max((len(u) for u in at.values()), default=1)
-            for layer in range(depth):
-                cells = []
-                for position in positions:
-                    units = at.get(position)
-                    cells.append(units[layer][2] if units and len(units) > layer else None)
-                board_rows.append(
-                    Row(
-                        label=label,
-                        floor_id=floor_id,
-                        span=depth if layer == 0 else 0,
-                        cells=cells,
-                    )
-                )
+        for floor_id, _index, label in floors:
+            board_rows += _floor_rows(floor_id, label, on_floor.get(floor_id, ()), width)
         boards.append(
             SectionBoard(
                 id=section_id,
                 number=number,
                 title=section_title(building, number, name),
-                positions=positions,
+                positions=list(range(1, width + 1)),
                 rows=board_rows,
                 units=units_in[section_id],
                 shown=matched_in[section_id],
@@ -504,8 +489,51 @@ def chessboard(
         priced_area=priced_area,
         kinds=[k for k in UnitKind.values if k in kinds],
         as_of=as_of,
-        units=facts,
+        units=None
+        if facts is None
+        else extensions.BoardUnits(
+            facts,
+            building_id=building_id,
+            project_id=project_id,
+            building_kind=building_kind,
+            kinds=kinds,
+            held=held,
+        ),
     )
+
+
+def _floor_rows(floor_id: int, label: str, units, width: int) -> list[Row]:
+    """The lines of one floor: its cells by position (None where no unit is); a position
+    holding several units (a parking space and a storage room) makes the floor as many
+    lines deep, the units in kind order, then by number."""
+    cells: list[Cell | None] = [None] * width
+    for position, _kind, cell in units:
+        if position < 1:
+            continue  # positions count from 1: the board has no place for it
+        if cells[position - 1] is not None:
+            break  # a shared position (rare): stacked below
+        cells[position - 1] = cell
+    else:
+        return [Row(label=label, floor_id=floor_id, span=1, cells=cells)]
+    at: dict[int, list[tuple]] = defaultdict(list)
+    for position, kind, cell in units:
+        if position >= 1:
+            at[position].append((_KIND_ORDER.get(kind, 99), cell.number, cell))
+    for stacked in at.values():
+        stacked.sort(key=lambda u: (u[0], u[1]))
+    depth = max(len(stacked) for stacked in at.values())
+    return [
+        Row(
+            label=label,
+            floor_id=floor_id,
+            span=depth if layer == 0 else 0,
+            cells=[
+                at[p][layer][2] if p in at and len(at[p]) > layer else None
+                for p in range(1, width + 1)
+            ],
+        )
+        for layer in range(depth)
+    ]
 
 
 def day_end(day: date) -> datetime:

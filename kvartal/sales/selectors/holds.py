@@ -30,7 +30,7 @@ from ..models import (
     SalesSettings,
     ShownHoldState,
 )
-from .board import board_units
+from .board import board_units, held_units
 
 # --- holds ----------------------------------------------------------------------------------
 
@@ -63,7 +63,7 @@ def expiring_marks(units, now: datetime) -> dict[int, list[CellMark]]:
     """Chessboard marks: ``expiring`` on units whose live hold ends within
     ``SalesSettings.expiry_warning_hours``. The end is the unit's own ``hold_until`` (the hold
     services keep it), so a board costs no query here but the settings (remembered)."""
-    live = [(u.pk, u.hold_until) for u in board_units(units, now) if u.hold_until is not None]
+    live = [(u.pk, u.hold_until) for u in held_units(board_units(units, now))]
     live = [(pk, until) for pk, until in live if until > now]
     if not live:
         return {}

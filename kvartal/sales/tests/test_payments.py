@@ -367,6 +367,61 @@ def test_a_board_reads_line_by_line_only_the_deals_that_may_owe(manager, cashier
     assert "0.01" in marks[short.unit_id][0].title
 
 
+def test_a_boards_units_get_the_marks_their_ids_get(manager, cashier):
+    """The chessboard hands the providers its units with what they share (building, kinds,
+    held units); the providers then skip their passes over them and the promotions of other
+    buildings. The marks are those the same units get as plain ids."""
+    from kvartal.inventory.extensions import BoardUnits
+    from kvartal.inventory.models import UnitKind
+    from kvartal.inventory.presenters import unit_marks
+    from kvartal.inventory.selectors import chessboard
+    from kvartal.sales.services.holds import hold_create
+
+    from .factories import make_client, make_promotion
+
+    section = make_section(floors=2, per_floor=4)
+    units = list(section.units.order_by("floor__index", "position"))
+    overdue_deal(manager, cashier, unit=units[0])
+    hold_create(
+        unit=units[1], client=make_client(manager=manager), manager=manager, by=manager, days=1
+    )
+    project = section.building.project
+    make_promotion(name="Here", buildings=[section.building])
+    make_promotion(name="Project", projects=[project])
+    make_promotion(name="Two rooms", rooms=[2])
+    make_promotion(name="One flat", units=[units[5]])
+    make_promotion(name="Elsewhere", buildings=[make_building()])
+    make_promotion(name="Other project", projects=[make_building().project])
+
+    board = chessboard(section.building).units
+    assert type(board) is BoardUnits and board.building_id == section.building_id
+    assert board.kinds == {UnitKind.APARTMENT} and [u.pk for u in board.held] == [units[1].pk]
+    by_board, by_ids = unit_marks(board), unit_marks([u.pk for u in units])
+    assert by_board == by_ids
+    titles = {m.title for marks in by_board.values() for m in marks if m.css == "promo"}
+    assert titles and not any("Elsewhere" in t or "Other project" in t for t in titles)
+    assert any("One flat" in t for t in titles)
+    assert {m.css for m in by_board[units[0].pk]} == {"overdue"}
+    assert {m.css for m in by_board[units[1].pk]} == {"expiring"}
+
+
+@pytest.mark.parametrize("language", ["ru", "en", "zh-hans"])
+def test_the_marks_write_money_and_dates_as_the_filters_do(language):
+    """The marks read the language's formats once (``_Texts``); the texts are those of
+    ``money_text`` and the short date format."""
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    from kvartal.sales.selectors.payments import _Texts, money_text
+
+    with translation.override(language):
+        texts = _Texts()
+        for amount in (D("3132600"), D("0.01"), D("-1250.5"), D("1234567890.129"), 7):
+            assert texts.money(amount) == money_text(amount)
+        for day in (date(2026, 11, 7), date(1999, 1, 31)):
+            assert texts.day(day) == date_format(day, "SHORT_DATE_FORMAT")
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
