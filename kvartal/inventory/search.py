@@ -166,6 +166,16 @@ def _select_html(widget: dict) -> str:
     return "".join(html)
 
 
+def _typed_html(widget: dict) -> str:
+    """``core/widgets/typed.html``: the input, then the typing format's hint on a line of its
+    own (the included input template ends with one; the renderer strips only the end)."""
+    html = _input_html(widget)
+    if widget.get("hint_id"):
+        hint_id, hint = conditional_escape(widget["hint_id"]), conditional_escape(widget["hint"])
+        html += f'\n<small class="help format-hint" id="{hint_id}">{hint}</small>'
+    return html
+
+
 _WIDGETS = "django/forms/widgets/"
 _INPUTS = {
     f"{_WIDGETS}{name}.html"
@@ -174,9 +184,10 @@ _INPUTS = {
 
 
 class QuickWidgetRenderer(DjangoTemplates):
-    """The form renderer of the catalogue filters: text, number, date and hidden inputs,
-    checkboxes and selects are written in Python, with the markup of Django's own widget
-    templates; anything else goes to those templates.
+    """The form renderer of the catalogue's and the chessboard's filters: text, number, date
+    and hidden inputs (typed dates with their format's hint too), checkboxes and selects are
+    written in Python, with the markup of Django's own widget templates; anything else goes
+    to those templates.
 
     Twenty-odd fields and a select with one option per building of every project took the
     template engine longer than the search itself: an include per input, two per option.
@@ -188,6 +199,8 @@ class QuickWidgetRenderer(DjangoTemplates):
             return _input_html(widget)
         if template_name == f"{_WIDGETS}select.html" and widget.get("optgroups") is not None:
             return _select_html(widget)
+        if template_name == "core/widgets/typed.html" and not widget.get("wrap_label"):
+            return _typed_html(widget)
         return super().render(template_name, context, request)
 
 

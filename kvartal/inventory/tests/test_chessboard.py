@@ -835,3 +835,35 @@ def test_board_prices_in_millions_are_rounded_not_cut(grouped, settings):
         numbers = selectors._Numbers()
         assert {p: numbers.millions(Decimal(p)) for p in expected} == expected
         assert {p: millions(Decimal(p)) for p in expected} == expected
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"as_of": "2026-01-31", "rooms": ["1", "4"], "status": ["sold"], "price_max": "9"},
+        {"as_of": "31.01.2026", "section": "2", "kind": "parking", "floor_min": "x"},
+        {"as_of": "not a day"},
+    ],
+)
+def test_the_board_filters_written_in_python_are_what_django_templates_write(language, data):
+    """The board's filter form is written by the quick renderer (the typed date with its
+    format's hint too); every field reads as Django's own widget templates write it."""
+    from django.forms.renderers import get_default_renderer
+
+    from kvartal.inventory.forms import BoardFilterForm
+    from kvartal.inventory.search import QUICK_WIDGETS
+
+    with translation.override(language):
+        forms = [
+            BoardFilterForm(data or None, parking=False, renderer=renderer)
+            for renderer in (QUICK_WIDGETS, get_default_renderer())
+        ]
+        for form in forms:
+            form.set_sections([(1, "Section 1"), (2, "Section 2")])
+        quick, plain = forms
+        assert quick.is_valid() == plain.is_valid()
+        for name in quick.fields:
+            assert str(quick[name]) == str(plain[name]), name
+        assert "format-hint" in str(quick["as_of"])
