@@ -43,3 +43,19 @@ def money_text(value, places: int = 2) -> str:
     from django.utils.formats import number_format
 
     return f"{number_format(value, places, use_l10n=True, force_grouping=True)} ₽"
+
+
+def number_args(places: int) -> tuple:
+    """What ``django.utils.numberformat.format`` takes after the number, for the current
+    language and ``places`` decimals: its separators and grouping, read once for a loop that
+    writes many numbers (``number_format`` looks them up on every call)."""
+    from django.utils.formats import get_format
+    from django.utils.translation import get_language
+
+    lang = get_language()
+    return (
+        get_format("DECIMAL_SEPARATOR", lang),
+        places,
+        get_format("NUMBER_GROUPING", lang),
+        get_format("THOUSAND_SEPARATOR", lang),
+    )

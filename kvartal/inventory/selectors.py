@@ -16,10 +16,10 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import BooleanField, OuterRef, Q, Subquery
 from django.utils import numberformat, timezone
-from django.utils.formats import get_format
-from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
+from kvartal.core.money import number_args
 from kvartal.core.statements import Statement
 from kvartal.core.templatetags.kvartal import area as area_filter
 from kvartal.core.templatetags.kvartal import round_tenths
@@ -245,13 +245,7 @@ class _Numbers:
     """
 
     def __init__(self):
-        lang = get_language()
-        self.args = (
-            get_format("DECIMAL_SEPARATOR", lang),
-            1,
-            get_format("NUMBER_GROUPING", lang),
-            get_format("THOUSAND_SEPARATOR", lang),
-        )
+        self.args = number_args(1)
         self.point = self.args[0]
         # Without grouping, millions with one decimal are the price's leading digits.
         self.grouped = settings.USE_THOUSAND_SEPARATOR

@@ -32,7 +32,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import SALES_VIEW, has_capability
-from kvartal.core.money import Kopecks, from_sql, kopecks_sql
+from kvartal.core.money import Kopecks, from_sql, kopecks_sql, number_args
 from kvartal.core.statements import Statement
 from kvartal.inventory.extensions import BoardUnit, BoardUnits, CellMark, Panel
 from kvartal.inventory.models import (
@@ -72,14 +72,8 @@ class _Texts:
     writes a tooltip for every deal that owes (the same texts, a tenth of the time)."""
 
     def __init__(self):
-        lang = get_language()
-        self.money_args = (
-            get_format("DECIMAL_SEPARATOR", lang),
-            2,
-            get_format("NUMBER_GROUPING", lang),
-            get_format("THOUSAND_SEPARATOR", lang),
-        )
-        self.day_format = get_format("SHORT_DATE_FORMAT", lang)
+        self.money_args = number_args(2)
+        self.day_format = get_format("SHORT_DATE_FORMAT", get_language())
 
     def money(self, value) -> str:
         value = Decimal(value).quantize(Decimal("0.01"))
