@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 
 from .models import Role
 
@@ -192,6 +193,23 @@ def require(capability: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def area_home(*pages: tuple[str | None, str]) -> Callable:
+    """The view of an area's bare address (``/app/agencies/``): sign-in required, then on to
+    the first of ``pages`` — (capability, URL name); ``None``: any signed-in user — that the
+    user may open; 403 when none. An agent typing the area's address lands in the cabinet,
+    a sales head at the partners' desk."""
+
+    @login_required
+    def view(request):
+        for capability, name in pages:
+            if capability is None or has_capability(request.user, capability):
+                return redirect(name)
+        raise PermissionDenied
+
+    view.capabilities = frozenset(capability for capability, _name in pages)
+    return view
 
 
 # --- shared report templates ------------------------------------------------------------------

@@ -1,10 +1,26 @@
 from django.urls import path
 
+from kvartal.accounts.permissions import (
+    AGENCIES_MANAGE,
+    AGENCY_CABINET,
+    COMMISSIONS_SETTLE,
+    area_home,
+)
+
 from . import views, views_commissions
 
 app_name = "agencies"
 
 urlpatterns = [
+    path(
+        "",
+        area_home(
+            (AGENCY_CABINET, "agencies:cabinet"),
+            (AGENCIES_MANAGE, "agencies:desk"),
+            (COMMISSIONS_SETTLE, "agencies:statement-list"),
+        ),
+        name="home",
+    ),
     path("cabinet/", views.cabinet, name="cabinet"),
     path("cabinet/inventory/", views.inventory, name="inventory"),
     path("cabinet/fix/", views.fixation_create, name="fixation-create"),

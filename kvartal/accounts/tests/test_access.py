@@ -3,7 +3,8 @@
 The URLs are found from the URL resolver, so a new app's pages are covered as soon as they
 exist. Each app lists its own in ``kvartal/<app>/tests/access.py`` — ``PAGES`` (url name →
 (roles that may open it, key of its kwargs in the objects, and optionally ``"post"`` for an
-action that accepts POST only), with ``PUBLIC`` instead of roles for a page open to anyone)
+action that accepts POST only or ``"redirect"`` for an area's bare address, which sends those
+roles on to a page they may open), with ``PUBLIC`` instead of roles for a page open to anyone)
 and ``build_objects(persona, unit)``; this module collects every app's table. A URL in no
 table is still walked: its roles come from the capability its view requires (``@require``)
 and its arguments name a row that does not exist, so every refusal is checked (403 for GET
@@ -26,6 +27,7 @@ ROLES = [r.value for r in Role]
 EVERYONE = frozenset(ROLES)
 PUBLIC = "public"  # an access table's "who" for pages open without signing in
 POST_ONLY = "post"
+REDIRECT = "redirect"  # an area's bare address: on to a page of the area the user may open
 EDITORS = frozenset({Role.ADMIN, Role.INVENTORY_KEEPER})
 # Readers of the inventory: everyone signed in but agency partners (they have their cabinet).
 READ, EDIT = EVERYONE - {Role.AGENCY_PARTNER}, EDITORS
@@ -128,9 +130,9 @@ def _auto_entry(name):
 def _entry(name):
     if name not in PAGES:
         who, kwargs = _auto_entry(name)
-        return who, (AUTO, kwargs), False
+        return who, (AUTO, kwargs), False, False
     who, key, *flags = PAGES[name]
-    return who, key, POST_ONLY in flags
+    return who, key, POST_ONLY in flags, REDIRECT in flags
 
 
 def _kwargs(objects, key):
@@ -183,7 +185,7 @@ def test_every_url_is_walked():
 @pytest.mark.parametrize("persona", ["anonymous", *ROLES], indirect=True)
 @pytest.mark.parametrize("name", ALL_URLS)
 def test_who_may_open_what_and_a_refused_post_changes_nothing(client, objects, persona, name):
-    who, key, post_only = _entry(name)
+    who, key, post_only, redirects = _entry(name)
     url = reverse(name, kwargs=_kwargs(objects, key))
     if persona is not None:
         client.force_login(persona)
@@ -200,6 +202,9 @@ def test_who_may_open_what_and_a_refused_post_changes_nothing(client, objects, p
             assert response.url.startswith(reverse("accounts:login"))
     elif allowed and isinstance(key, tuple):  # no such row: anything but a refusal or a crash
         assert response.status_code not in (403, 500), response.status_code
+    elif allowed and redirects:
+        assert response.status_code == 302, response.status_code
+        assert client.get(response.url).status_code == 200, response.url
     elif allowed:
         expected = 405 if post_only else 200
         assert response.status_code == expected, response.content[:500]

@@ -7,6 +7,8 @@ MANAGERS = frozenset({Role.ADMIN, Role.SALES_HEAD})  # agencies.manage
 ACCOUNTANTS = frozenset({Role.ADMIN, Role.ACCOUNTANT})  # commissions.settle
 
 PAGES: dict = {
+    # the area's address: on to the cabinet, the desk or the statements, whichever opens
+    "agencies:home": (AGENTS | MANAGERS | ACCOUNTANTS, None, "redirect"),
     "agencies:cabinet": (AGENTS, None),
     "agencies:inventory": (AGENTS, None),
     "agencies:fixation-create": (AGENTS, None),

@@ -6,6 +6,8 @@ from kvartal.accounts.models import Role
 EVERYONE = frozenset(r.value for r in Role)
 
 PAGES: dict = {
+    # the area's address: the jobs for administrators, the notification channels for others
+    "ops:home": (EVERYONE, None, "redirect"),
     # each user's own choice of notification channels
     "ops:notification-settings": (EVERYONE, None),
 }
