@@ -22,7 +22,8 @@ def unit_marks(
     (``BoardUnit``s or ids; a constant number of queries per provider)."""
     if not extensions.chessboard_marks:
         return {}
-    units = list(units)
+    if not isinstance(units, list):  # a board's ``BoardUnits`` go on as they are
+        units = list(units)
     now = now or timezone.now()
     merged: dict[int, list[extensions.CellMark]] = defaultdict(list)
     for provider in extensions.chessboard_marks:

@@ -355,7 +355,7 @@ def chessboard(
     }
     dims = filters.dims
 
-    # floor -> its units as (position, cell), in the order read (a floor is in one section)
+    # floor -> its units as (position, kind, cell), in the order read (a floor is in one section)
     on_floor: dict[int, list[tuple[int, Cell]]] = {}
     matched_in: dict[int, int] = defaultdict(int)
     units_in: dict[int, int] = defaultdict(int)

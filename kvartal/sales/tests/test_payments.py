@@ -371,9 +371,10 @@ def test_a_boards_units_get_the_marks_their_ids_get(manager, cashier):
     """The chessboard hands the providers its units with what they share (building, kinds,
     held units); the providers then skip their passes over them and the promotions of other
     buildings. The marks are those the same units get as plain ids."""
+    from kvartal.inventory import extensions
     from kvartal.inventory.extensions import BoardUnits
     from kvartal.inventory.models import UnitKind
-    from kvartal.inventory.presenters import unit_marks
+    from kvartal.inventory.presenters import board_marks, unit_marks
     from kvartal.inventory.selectors import chessboard
     from kvartal.sales.services.holds import hold_create
 
@@ -395,6 +396,13 @@ def test_a_boards_units_get_the_marks_their_ids_get(manager, cashier):
 
     board = chessboard(section.building).units
     assert type(board) is BoardUnits and board.building_id == section.building_id
+    given = []
+    extensions.chessboard_marks.append(lambda units, now: given.append(units) or {})
+    try:
+        board_marks(chessboard(section.building))
+    finally:
+        extensions.chessboard_marks.pop()
+    assert [type(units) for units in given] == [BoardUnits]  # the providers get it as it is
     assert board.kinds == {UnitKind.APARTMENT} and [u.pk for u in board.held] == [units[1].pk]
     by_board, by_ids = unit_marks(board), unit_marks([u.pk for u in units])
     assert by_board == by_ids
