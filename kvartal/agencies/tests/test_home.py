@@ -47,9 +47,7 @@ def test_the_areas_addresses_ask_a_visitor_to_sign_in(client):
     ("role", "page"),
     [(Role.ADMIN, "ops:jobs"), (Role.SALES_MANAGER, "ops:notification-settings")],
 )
-def test_the_operations_address_leads_to_the_jobs_or_the_notification_channels(
-    client, role, page
-):
+def test_the_operations_address_leads_to_the_jobs_or_the_notification_channels(client, role, page):
     client.force_login(make_user(role))
     response = client.get("/app/ops/")
     assert response.status_code == 302 and response.url == reverse(page)
