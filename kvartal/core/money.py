@@ -7,6 +7,7 @@ rounded to the kopeck in SQL, which is exact on PostgreSQL (numeric) and on SQLi
 (``ROUND`` of a REAL that is a whole number of kopecks give or take 1e-9).
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import DecimalField, Func
@@ -21,6 +22,12 @@ def from_sql(value) -> Decimal:
     if isinstance(value, Decimal):
         return value
     return Decimal(str(value)).quantize(_KOPECK)
+
+
+def day_from_sql(value) -> date | None:
+    """A date raw SQL read (beside the amounts): PostgreSQL gives a ``date``, SQLite its ISO
+    text."""
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
 
 
 def kopecks_sql(expression: str) -> str:

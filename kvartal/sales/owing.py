@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from kvartal.core.money import from_sql, kopecks_sql
+from kvartal.core.money import day_from_sql, from_sql, kopecks_sql
 
 ZERO = Decimal(0)
 # Deal ids whose keeping waits for the end of a ``deferred()`` block (None: none open).
@@ -44,10 +44,6 @@ def owes_from(lines: Iterable[tuple[date, Decimal]], received: Decimal, total: D
         if received < min(planned, total):
             return day
     return None
-
-
-def _day(value) -> date | None:
-    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
 
 
 def computed(deal_ids: list[int], models=None) -> dict[int, tuple[date | None, date | None]]:
@@ -77,9 +73,9 @@ def computed(deal_ids: list[int], models=None) -> dict[int, tuple[date | None, d
         cursor.execute(sql, deal_ids * 3)
         for kind, pk, day, amount in cursor.fetchall():
             if kind == 0:
-                stored[pk], totals[pk] = _day(day), from_sql(amount)
+                stored[pk], totals[pk] = day_from_sql(day), from_sql(amount)
             elif kind == 1:
-                lines[pk].append((_day(day), from_sql(amount)))
+                lines[pk].append((day_from_sql(day), from_sql(amount)))
             else:
                 received[pk] += from_sql(amount)
     return {pk: (stored[pk], owes_from(lines[pk], received[pk], totals[pk])) for pk in stored}

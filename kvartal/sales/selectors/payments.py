@@ -32,7 +32,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import SALES_VIEW, has_capability
-from kvartal.core.money import Kopecks, from_sql, kopecks_sql, number_args
+from kvartal.core.money import Kopecks, day_from_sql, from_sql, kopecks_sql, number_args
 from kvartal.core.statements import Statement
 from kvartal.inventory.extensions import BoardUnit, BoardUnits, CellMark, Panel
 from kvartal.inventory.models import (
@@ -287,10 +287,6 @@ class _Line:
     amount: Decimal
 
 
-def _day(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def _board_money(
     units: list,
     building_id: int | None,
@@ -384,7 +380,7 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
         if kind == 0:
             deals.setdefault(deal_id, (set(), from_sql(total)))[0].add(unit_id)
             if line_id is not None:
-                lines[deal_id][line_id] = _Line(line_id, _day(due), from_sql(amount))
+                lines[deal_id][line_id] = _Line(line_id, day_from_sql(due), from_sql(amount))
         else:
             tied[deal_id][line_id] = tied[deal_id].get(line_id, ZERO) + from_sql(amount)
     marks: dict[int, list[CellMark]] = {}
