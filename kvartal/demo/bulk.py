@@ -1309,6 +1309,7 @@ class _Loader(SaleScript):
             DealUnit(
                 deal_id=d.id,
                 unit_id=d.unit_id,
+                building_id=self.units[d.unit_id].building_id,
                 list_price=d.list_price,
                 promotion_discount=d.promotion_discount,
                 manual_discount=d.manual_discount,

@@ -926,6 +926,7 @@ class DealUnit(models.Model):
     removed from it); the database keeps at most one such row per unit — the one-winner
     guarantee for every unit of a deal. ``removed_at`` is set when the unit left an open
     deal (removed or swapped); a closed deal keeps its units with ``is_active`` false.
+    ``building`` is the unit's, given by whoever makes the row (``building_id=unit.building_id``).
     """
 
     deal = models.ForeignKey(
@@ -933,6 +934,11 @@ class DealUnit(models.Model):
     )
     unit = models.ForeignKey(
         Unit, models.PROTECT, related_name="deal_units", verbose_name=_("unit")
+    )
+    # The unit's building, copied when the row is made (a unit never changes building): the
+    # chessboard's payment marks find a building's deals without reading its units.
+    building = models.ForeignKey(
+        Building, models.PROTECT, related_name="+", verbose_name=_("building"), editable=False
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     list_price = models.DecimalField(_("list price, ₽"), **MONEY)

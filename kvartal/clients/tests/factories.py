@@ -38,6 +38,7 @@ def make_deal(
     DealUnit.objects.create(
         deal=deal,
         unit=unit,
+        building_id=unit.building_id,
         list_price=price,
         price=price,
         area=unit.total_area,

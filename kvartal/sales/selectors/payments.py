@@ -319,23 +319,26 @@ def _board_money(
 
     # Every unit of an active deal (a parking space sold with an apartment too): a deal of
     # several units gives a row per unit and line; the payments are summed per deal once.
+    # A deal unit carries its unit's building: a board's deals are found without its units
+    # (only the kind of a unit is read from them, for parking spaces among flats).
     may_owe = f"du.deal_id {among(f'SELECT id FROM {deal} WHERE is_active AND owes_from < %s')}"
+    units_join = ""
     if building_id is None:  # a few units (the card): every deal
         ids = [u.pk for u in units]
         where, params = f"du.unit_id IN ({', '.join(['%s'] * len(ids))})", ids
     elif parking_building:
-        where, params = "u.building_id = %s", [building_id]
+        where, params = "du.building_id = %s", [building_id]
     elif has_parking:
-        where = f"u.building_id = %s AND ({may_owe} OR u.kind = %s)"
+        units_join = f"JOIN {unit} u ON u.id = du.unit_id"
+        where = f"du.building_id = %s AND ({may_owe} OR u.kind = %s)"
         params = [building_id, today, UnitKind.PARKING]
     else:
-        where, params = f"u.building_id = %s AND {may_owe}", [building_id, today]
+        where, params = f"du.building_id = %s AND {may_owe}", [building_id, today]
     sql = f"""
         WITH deals AS (
             SELECT d.id AS id, du.unit_id AS unit_id,
                    {kopecks_sql("d.price + d.bti_adjustment")} AS total
-            FROM {part} du JOIN {unit} u ON u.id = du.unit_id
-                 JOIN {deal} d ON d.id = du.deal_id
+            FROM {part} du {units_join} JOIN {deal} d ON d.id = du.deal_id
             WHERE du.is_active AND d.is_active AND {where}
         )
         SELECT 0, deals.id, deals.unit_id, deals.total, l.id, l.due_date,

@@ -477,6 +477,7 @@ def _save_units(deal: Deal, prices, *, when: datetime, start: int = 0) -> list[D
         DealUnit(
             deal=deal,
             unit=p.unit,
+            building_id=p.unit.building_id,
             order=start + i,
             list_price=p.list_price,
             promotion_discount=p.promotion_discount,

@@ -208,6 +208,26 @@ def test_a_swap_of_one_unit_keeps_the_others(units, manager):
     assert parking.status == UnitStatus.AVAILABLE
 
 
+def test_each_deal_unit_carries_its_units_building_however_it_came_in(units, manager):
+    """The board's payment marks find a building's deals by the building a deal unit
+    carries: opening, adding and swapping all copy it from the unit."""
+    flat, parking, storage, other_parking = (
+        units["apartments"][0],
+        units["parkings"][0],
+        units["storages"][0],
+        units["parkings"][1],
+    )
+    assert flat.building_id != parking.building_id
+    deal = _open([flat, parking], manager, [BuyerShare(make_client(manager=manager))])
+    deal = svc.deal_add_unit(deal=deal, unit=storage, by=manager)
+    deal = svc.deal_swap_unit(
+        deal=deal, unit=other_parking, old_unit=parking, by=manager, reason="—"
+    )
+    rows = DealUnit.objects.filter(deal=deal).select_related("unit")
+    assert {r.unit_id for r in rows} == {flat.pk, parking.pk, storage.pk, other_parking.pk}
+    assert all(r.building_id == r.unit.building_id for r in rows)
+
+
 def test_existing_single_unit_deals_read_as_before(units, manager):
     """A one-unit deal has one ``DealUnit`` with the deal's own figures (what the data
     migration made of every existing deal)."""
