@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import BooleanField, OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, BooleanField, F, OuterRef, Q, Subquery
+from django.db.models.functions import Cast, Round
 from django.utils import numberformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -237,11 +238,12 @@ def _tags() -> dict:
 
 
 class _Numbers:
-    """The ``area`` and ``millions`` filters, fast enough to run once per cell.
+    """The ``area`` and ``millions`` filters, fast enough to run once per cell, on the whole
+    hundredths the board reads (kopecks of a price, hundredths of a square metre).
 
     ``number_format`` looks the locale's separators up on every call, which is a third of
-    the page's time on a big board; here they are read once and reused. The output is the
-    filters' own (tests compare them).
+    the page's time on a big board; here they are read once and reused, and the arithmetic
+    is on integers. The output is the filters' own (tests compare them).
     """
 
     def __init__(self):
@@ -249,35 +251,58 @@ class _Numbers:
         self.point = self.args[0]
         # Without grouping, millions with one decimal are the price's leading digits.
         self.grouped = settings.USE_THOUSAND_SEPARATOR
-        self.areas: dict[Decimal, str] = {}  # a building has few distinct areas
+        self.areas: dict[int, str] = {}  # a building has few distinct areas
 
-    def millions(self, value: Decimal) -> str:
-        if not value:
+    def millions(self, kopecks: int | None) -> str:
+        if not kopecks:
             return "—"
-        if value > 0 and not self.grouped:
+        if kopecks > 0 and not self.grouped:
             # What the ``millions`` filter prints (tenths rounded half up), done with
-            # integers: a third of the board's own time otherwise. For a positive price,
-            # floor((price + 50 000) / 100 000) reads the same from its whole roubles.
-            tenths = (int(value) + 50_000) // 100_000
+            # integers. For a positive price, floor((roubles + 50 000) / 100 000) reads the
+            # same from its whole roubles.
+            tenths = (kopecks // 100 + 50_000) // 100_000
             return f"{tenths // 10}{self.point}{tenths % 10}"
-        return numberformat.format(round_tenths(value / MILLION), *self.args)
+        return numberformat.format(round_tenths(hundredths(kopecks) / MILLION), *self.args)
 
-    def area(self, value: Decimal) -> str:
+    def area(self, value: int | None) -> str:
         text = self.areas.get(value)
         if text is None:
             if self.grouped or value is None:
-                text = area_filter(value)
+                text = area_filter(None if value is None else hundredths(value))
             else:
                 # What the ``area`` filter prints without grouping: the stored decimals
                 # without trailing zeros, a whole number without a point.
-                text = f"{value.normalize():f}" if value % 1 else str(int(value))
-                text = text.replace(".", self.point)
+                whole, part = divmod(abs(value), 100)
+                sign = "-" if value < 0 else ""
+                text = f"{sign}{whole}"
+                if part:
+                    text += f"{self.point}{part:02d}".rstrip("0")
             self.areas[value] = text
         return text
 
 
+def hundredths(value: int) -> Decimal:
+    """A whole number of hundredths (kopecks, hundredths of a m²) as the exact Decimal."""
+    return Decimal(value).scaleb(-2)
+
+
+def _in_hundredths(field: str) -> Cast:
+    """A two-decimal column as a whole number of hundredths, read as an int (a Decimal costs
+    several times more to read, hash and add up; SQLite's REAL is rounded, not cut)."""
+    return Cast(Round(F(field) * 100), BigIntegerField())
+
+
 _BOARD_COLUMNS = ("id", "section_id", "floor_id", "position", "kind", "number", "rooms")
-_BOARD_COLUMNS += ("total_area", "price", "status", "hold_until")
+_BOARD_COLUMNS += ("area_c", "price_k", "status", "hold_until")  # area and price in hundredths
+
+
+def _board_rows(units, *more: str):
+    """``units`` as the board reads them (``_BOARD_COLUMNS``, then ``more``)."""
+    return units.annotate(
+        area_c=_in_hundredths("total_area"), price_k=_in_hundredths("price")
+    ).values_list(*_BOARD_COLUMNS, *more)
+
+
 # The board's two reads of today, built by the ORM once per process (``core.statements``):
 # building them cost as much as running them. Their parameter is the building's id.
 _BOARD_FLOORS = Statement(
@@ -289,9 +314,7 @@ _BOARD_FLOORS = Statement(
     samples=(-1, -2),
 )
 _BOARD_UNITS = Statement(
-    lambda building_id: (
-        Unit.objects.filter(building_id=building_id).order_by().values_list(*_BOARD_COLUMNS)
-    ),
+    lambda building_id: _board_rows(Unit.objects.filter(building_id=building_id).order_by()),
     samples=(-1, -2),
 )
 
@@ -328,7 +351,7 @@ def chessboard(
         rows = _BOARD_UNITS.rows(building.pk)
     else:
         units = Unit.objects.filter(building=building).order_by()
-        rows = _then(_as_of(units, as_of).values_list(*_BOARD_COLUMNS, *_THEN))
+        rows = _then(_board_rows(_as_of(units, as_of), *_THEN))
     now = now or timezone.now()
 
     labels = {value: str(label) for value, label in UnitStatus.choices}  # translated once
@@ -342,7 +365,7 @@ def chessboard(
     # text per area.
     classes = {status: f"cell st-{status}" for status in labels}
     dimmed = {status: f"cell st-{status} dim" for status in labels}
-    area_texts: dict[Decimal, str] = {}
+    area_texts: dict[int, str] = {}
     floor_numbers = {
         floor_id: floor_number(index, label)
         for floors in floors_by_section.values()
@@ -359,10 +382,10 @@ def chessboard(
     on_floor: dict[int, list[tuple[int, Cell]]] = {}
     matched_in: dict[int, int] = defaultdict(int)
     units_in: dict[int, int] = defaultdict(int)
-    # The matching units' areas and prices per status, summed once after the loop.
-    areas: dict[str, list[Decimal]] = {status: [] for status in labels}
-    prices: dict[str, list[Decimal]] = {status: [] for status in labels}
-    priced_areas: list[Decimal] = []
+    # The matching units' areas and prices per status (in hundredths), summed after the loop.
+    areas: dict[str, list[int]] = {status: [] for status in labels}
+    prices: dict[str, list[int]] = {status: [] for status in labels}
+    priced_areas: list[int] = []
     kinds: set[str] = set()
     total = 0
     reserved, available = UnitStatus.RESERVED, UnitStatus.AVAILABLE
@@ -394,8 +417,8 @@ def chessboard(
         units_in[section_id] += 1
         match = not dims or filters.matches(
             rooms=rooms,
-            area=area,
-            price=price,
+            area=hundredths(area),
+            price=hundredths(price),
             status=status,
             floor=floor_numbers[floor_id],
             kind=kind,
@@ -436,15 +459,18 @@ def chessboard(
         else:
             units.append((position, kind, cell))
 
+    def total_of(values: list[int]) -> Decimal:
+        return hundredths(sum(values)) if values else Decimal(0)
+
     shown_area = shown_price = Decimal(0)
     for status, t in totals.items():
         t.count = len(areas[status])
-        t.area = sum(areas[status], Decimal(0))
-        t.price = sum(prices[status], Decimal(0))
+        t.area = total_of(areas[status])
+        t.price = total_of(prices[status])
         shown_area += t.area
         shown_price += t.price
     shown = sum(t.count for t in totals.values())
-    priced_area = sum(priced_areas, Decimal(0))
+    priced_area = total_of(priced_areas)
 
     boards = []
     for section_id, number, name in sections:
@@ -549,7 +575,7 @@ def _then(rows):
         then_price = price_last if price_last is not None else price_next
         yield (
             *head,
-            price if then_price is None else then_price,
+            price if then_price is None else round(then_price * 100),  # in kopecks
             (status_last or status) or UnitStatus.NOT_FOR_SALE,
             None,
         )
