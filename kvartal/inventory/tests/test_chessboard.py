@@ -37,8 +37,8 @@ CARD_QUERIES = 6 + 3 * (
 )
 
 
-def _in_kopecks(value: Decimal) -> int:
-    """An amount or area as the board reads it: a whole number of hundredths."""
+def _in_hundredths(value: Decimal) -> int:
+    """A price or an area as the board reads it: a whole number of hundredths."""
     return int(value.scaleb(2))
 
 
@@ -309,12 +309,12 @@ def test_board_prices_in_millions_are_what_the_filter_prints(language, settings)
         )
     ]  # fmt: skip
     with translation.override(language):
-        assert [selectors._Numbers().millions(_in_kopecks(p)) for p in prices] == [
+        assert [selectors._Numbers().millions(_in_hundredths(p)) for p in prices] == [
             millions(p) for p in prices
         ]
         assert selectors._Numbers().millions(0) == "—"
         settings.USE_THOUSAND_SEPARATOR = True  # grouped: the general formatter, same output
-        assert [selectors._Numbers().millions(_in_kopecks(p)) for p in prices] == [
+        assert [selectors._Numbers().millions(_in_hundredths(p)) for p in prices] == [
             millions(p) for p in prices
         ]
 
@@ -329,11 +329,11 @@ def test_board_areas_are_what_the_filter_prints(language, settings):
         )
     ]  # fmt: skip
     with translation.override(language):
-        assert [selectors._Numbers().area(_in_kopecks(a)) for a in areas] == [
+        assert [selectors._Numbers().area(_in_hundredths(a)) for a in areas] == [
             area(a) for a in areas
         ]
         settings.USE_THOUSAND_SEPARATOR = True  # grouped: the filter itself, same output
-        assert [selectors._Numbers().area(_in_kopecks(a)) for a in areas] == [
+        assert [selectors._Numbers().area(_in_hundredths(a)) for a in areas] == [
             area(a) for a in areas
         ]
 
@@ -776,12 +776,12 @@ def test_the_board_as_of_a_past_day_comes_from_history(
     assert response.context["board"].as_of == date(2024, 3, 4)
     assert set(early) == {a.pk, b.pk}  # the late unit did not exist yet
     assert (early[a.pk].status, early[b.pk].status) == ("available", "available")
-    assert early[b.pk].price == selectors._Numbers().millions(_in_kopecks(old_b))
+    assert early[b.pk].price == selectors._Numbers().millions(_in_hundredths(old_b))
     assert "board-as-of" in response.content.decode()
 
     _response, middle = board(8)  # the end of the 8th: after the repricing
     assert middle[a.pk].status == "reserved"
-    assert middle[b.pk].price == selectors._Numbers().millions(_in_kopecks(old_b + 500000))
+    assert middle[b.pk].price == selectors._Numbers().millions(_in_hundredths(old_b + 500000))
 
     _response, later = board(25)
     assert later[a.pk].status == "sold" and later[late.pk].status == "available"
@@ -846,7 +846,7 @@ def test_board_prices_in_millions_are_rounded_not_cut(grouped, settings):
     }
     with translation.override("en"):
         numbers = selectors._Numbers()
-        assert {p: numbers.millions(_in_kopecks(Decimal(p))) for p in expected} == expected
+        assert {p: numbers.millions(_in_hundredths(Decimal(p))) for p in expected} == expected
         assert {p: millions(Decimal(p)) for p in expected} == expected
 
 
