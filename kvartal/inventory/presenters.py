@@ -73,6 +73,7 @@ def board_grids(
     """
     marks = marks or {}
     memo: dict[str, str] = {}
+    ends: dict[tuple[str, str, str], str] = {}
     # What repeats from cell to cell is written and escaped once: the card URL around the
     # unit's id, the tooltip around its number (the translation split where the number
     # goes) and the tooltip's end per status. Escaping is per character, so the escaped
@@ -115,16 +116,23 @@ def board_grids(
                     html.append(void)
                     continue
                 url = f"{href_head}{c.id}{href_tail}"
-                number = escape(c.number)
-                area = f"{once(c.area)}<br>" if c.area else ""
+                number = c.number
+                if not number.isalnum():  # letters and digits need no escaping
+                    number = escape(number)
                 css, title = c.css, number.join(title_parts) + title_ends[c.status]
                 if extra := marks.get(c.id):
                     css = " ".join([css, *(m.css for m in extra)])
-                    title = " · ".join([title, *(escape(m.title) for m in extra if m.title)])
+                    title = " · ".join([title, *(once(m.title) for m in extra if m.title)])
+                # The cell's end (tag, area, price) repeats across a building: made once.
+                end = ends.get(key := (c.tag, c.area, c.price))
+                if end is None:
+                    area = f"{once(c.area)}<br>" if c.area else ""
+                    end = ends[key] = (
+                        f'<span class="r">{once(c.tag)}</span><br>{area}{once(c.price)}</a></td>'
+                    )
                 html.append(
                     f'<td class="{once(css)}"><a href="{url}" hx-get="{url}" '
-                    f'title="{title}"><b>{number}</b>'
-                    f'<span class="r">{once(c.tag)}</span><br>{area}{once(c.price)}</a></td>'
+                    f'title="{title}"><b>{number}</b>{end}'
                 )
             html.append("</tr>\n")
             lines.append("".join(html))

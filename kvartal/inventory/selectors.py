@@ -286,10 +286,18 @@ def hundredths(value: int) -> Decimal:
     return Decimal(value).scaleb(-2)
 
 
+class _Whole(Cast):
+    """A cast to a whole number: every database hands it over as an int already, so the
+    ORM's converter (``int(value)`` per row and column) is left out, and a board's rows
+    come as the driver gave them."""
+
+    convert_value = staticmethod(Cast._convert_value_noop)
+
+
 def _in_hundredths(field: str) -> Cast:
     """A two-decimal column as a whole number of hundredths, read as an int (a Decimal costs
     several times more to read, hash and add up; SQLite's REAL is rounded, not cut)."""
-    return Cast(Round(F(field) * 100), BigIntegerField())
+    return _Whole(Round(F(field) * 100), BigIntegerField())
 
 
 _BOARD_COLUMNS = ("id", "section_id", "floor_id", "position", "kind", "number", "rooms")
