@@ -19,7 +19,8 @@ apps use steps of 10: projects 10 … reports 120; administration is last).
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,25 @@ class MenuItem:
     url: str
 
 
+# Menu URLs take no arguments: each is reversed once per URL configuration and prefix (a
+# dozen reversals cost every page about as much as its session look-up).
+_URLS: dict[tuple[str, str, str], str] = {}
+
+
 def menu_for(user, capabilities) -> list[MenuItem]:
     """The entries ``user`` (holding ``capabilities``) sees, in menu order."""
     if user is None or not user.is_authenticated:
         return []
+    where = (get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+    def url(name: str) -> str:
+        found = _URLS.get(key := (name, *where))
+        if found is None:
+            found = _URLS[key] = reverse(name)
+        return found
+
     return [
-        MenuItem(entry.nav or entry.key, entry.label, reverse(entry.url_name))
+        MenuItem(entry.nav or entry.key, entry.label, url(entry.url_name))
         for entry in sorted(MENU.values(), key=lambda e: (e.order, e.key))
         if (entry.capability is None or entry.capability in capabilities)
         and (entry.visible is None or entry.visible(user))
