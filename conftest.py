@@ -199,5 +199,8 @@ def sign_in(page):
 
 @pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path):
-    """Uploaded and generated files of a test go to its own folder, not to var/media."""
+    """Uploaded and generated files of a test (media, backups, feeds) go to its own folder,
+    not to var/."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.KVARTAL_BACKUP_DIR = tmp_path / "backups"
+    settings.KVARTAL_FEEDS_DIR = tmp_path / "feeds"
