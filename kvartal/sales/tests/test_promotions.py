@@ -136,6 +136,16 @@ def test_the_unit_card_and_the_chessboard_show_the_promotion(client, manager, se
     assert "promo" in board.content.decode() and "Promotion: Весна" in board.content.decode()
 
 
+def test_the_chessboard_escapes_a_promotions_name_in_every_cell_it_marks(client, manager, section):
+    studio, one = flat(section), flat(section, position=2)
+    make_promotion(name='<b>Весна</b> & "Co"', units=[studio, one])
+    client.force_login(manager)
+    board = client.get(reverse("inventory:building-chessboard", args=[section.building_id]))
+    html = board.content.decode()
+    escaped = "Promotion: &lt;b&gt;Весна&lt;/b&gt; &amp; &quot;Co&quot;"
+    assert html.count(escaped) == 2 and "<b>Весна</b>" not in html
+
+
 # --- pages and validation ------------------------------------------------------------------
 
 
