@@ -267,10 +267,10 @@ class _Numbers:
     def area(self, value: int | None) -> str:
         text = self.areas.get(value)
         if text is None:
-            if self.grouped or value is None:
+            if value is None or abs(value) >= 100_000:  # from 1 000 m²: grouped
                 text = area_filter(None if value is None else hundredths(value))
             else:
-                # What the ``area`` filter prints without grouping: the stored decimals
+                # What the ``area`` filter prints below a thousand: the stored decimals
                 # without trailing zeros, a whole number without a point.
                 whole, part = divmod(abs(value), 100)
                 sign = "-" if value < 0 else ""

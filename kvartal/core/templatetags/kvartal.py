@@ -18,10 +18,12 @@ def money(value) -> str:
 
 @register.filter
 def area(value) -> str:
-    """Square metres with one or two decimals as stored."""
+    """Square metres with one or two decimals as stored, thousands grouped as money is
+    (a building's total: "9 877,5")."""
     if value in (None, ""):
         return "—"
-    return number_format(Decimal(value).normalize() if Decimal(value) % 1 else int(value), None)
+    number = Decimal(value).normalize() if Decimal(value) % 1 else int(value)
+    return number_format(number, None, force_grouping=True)
 
 
 @register.filter

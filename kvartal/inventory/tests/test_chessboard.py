@@ -338,6 +338,18 @@ def test_board_areas_are_what_the_filter_prints(language, settings):
         ]
 
 
+def test_areas_group_thousands_as_money_does():
+    """A building's total area beside its total price: "9 877,5 m² · 812 345 678 ₽", not
+    "9877,5 m²" next to grouped roubles."""
+    with translation.override("ru"):
+        assert area(Decimal("9877.50")) == "9\xa0877,5"
+        assert area(Decimal("123456")) == "123\xa0456"
+        assert area(Decimal("999.99")) == "999,99"
+        assert selectors._Numbers().area(987750) == "9\xa0877,5"
+    with translation.override("en"):
+        assert area(Decimal("9877.50")) == "9,877.5"
+
+
 # --- htmx ---------------------------------------------------------------------------------
 
 
