@@ -52,13 +52,16 @@ class ClientPickMixin:
         self.fields["client"].queryset = (
             Client.objects.for_user(user).in_use().order_by("last_name", "first_name", "pk")
         )
-        managers = manager_choices(user).order_by("last_name", "first_name")
-        self.fields["manager"].queryset = managers
-        self.fields["manager"].initial = user.pk
-        self.fields["manager"].user = user
+        seller = self.fields["manager"]
+        seller.initial = user.pk
+        seller.user = user
         if row_scope(user).own_only:
-            # A manager holds for themselves: nothing to choose.
-            self.fields["manager"].widget = forms.HiddenInput()
+            # A manager holds for themselves: nothing to choose. ``manager_choices`` of one
+            # who sees only their own rows is themselves; said without building it.
+            seller.queryset = User.objects.filter(pk=user.pk)
+            seller.widget = forms.HiddenInput()
+        else:
+            seller.queryset = manager_choices(user).order_by("last_name", "first_name")
 
     def _clean_people(self, cleaned):
         if cleaned.get("client") is None:
