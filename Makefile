@@ -38,12 +38,13 @@ run: install
 	trap 'kill $$WORKER $$SCHEDULER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kvartal.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 16 --access-logfile -
 
+# One test process per CPU (pytest-xdist); each has its own test database.
 test: install install-js
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The quick loop: no browser, SQLite.
 test-fast: install
-	$(BIN)/python -m pytest -m "not browser" -q
+	$(BIN)/python -m pytest -n auto -m "not browser" -q
 
 # ruff, and the import contracts of the layers (pyproject.toml, [tool.importlinter]).
 lint: install

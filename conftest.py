@@ -47,18 +47,26 @@ def persona(request, db):
     return make_user(request.param, username=f"p-{request.param}")
 
 
-@pytest.fixture(autouse=True)
-def _presets_after_a_flush(request):
-    """Transactional tests (browser, races) start from a flushed database, which drops what
-    the data migrations installed: deal flows, hold terms and lead channels go back first."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
-        request.getfixturevalue("transactional_db")
-        from kvartal.clients.presets import install as install_channels
-        from kvartal.sales.presets import install
+@pytest.fixture(scope="session", autouse=True)
+def _presets_back_after_a_flush():
+    """A transactional test (browser, races) ends by flushing every table, which drops what
+    the data migrations installed: deal flows, hold terms, lead channels. Django's flush then
+    sends ``post_migrate``; on it they go back, so the test after, in whatever order and
+    process, finds them as the migrations left them."""
+    from django.db.models.signals import post_migrate
 
-        install()
-        install_channels()
+    from kvartal.clients.presets import install as install_channels
+    from kvartal.sales.presets import install as install_sales
+
+    installers = {"sales": install_sales, "clients": install_channels}
+
+    def reinstall(sender, using="default", **kwargs):
+        if sender.label in installers and using == "default":  # where the installers write
+            installers[sender.label]()
+
+    post_migrate.connect(reinstall, weak=False, dispatch_uid="tests-presets-back")
+    yield
+    post_migrate.disconnect(dispatch_uid="tests-presets-back")
 
 
 @pytest.fixture(autouse=True)
