@@ -29,8 +29,19 @@ def _work_off(connection):
     from django_tasks_rq import Job
     from rq import Queue, SimpleWorker
 
+    class BurstWorker(SimpleWorker):
+        """Works the queue off once, without the channel a worker takes commands on: its
+        listening thread (redis-py's, waiting up to 60 s for a message) held the end of
+        every burst for a minute, and a burst takes no commands."""
+
+        def subscribe(self):
+            pass
+
+        def unsubscribe(self):
+            pass
+
     queue = Queue("default", connection=connection, job_class=Job)
-    SimpleWorker([queue], connection=connection, job_class=Job).work(burst=True)
+    BurstWorker([queue], connection=connection, job_class=Job).work(burst=True)
 
 
 @pytest.mark.django_db
