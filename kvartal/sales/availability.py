@@ -116,7 +116,7 @@ def unit_blocker(
     if facts.live_hold(now):
         if facts.hold_id == hold_id or facts.hold_client_id in for_clients:
             return None  # the taker's own hold: the deal takes it over
-        return _("%(unit)s is already held until %(until)s.") % {
+        return _("%(unit)s is already held (until %(until)s).") % {
             "unit": unit,
             "until": _until(facts.hold_expires_at),
         }

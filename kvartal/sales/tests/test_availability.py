@@ -73,7 +73,7 @@ def _not_for_sale(manager):
 
 STATES = {
     "available": (_available, None),
-    "held": (_held, "already held until"),
+    "held": (_held, "already held (until"),
     "hold ran out": (_hold_ran_out, None),
     "in a deal": (_in_deal, "is in a deal"),
     "in a deal with an apartment": (_in_a_deal_with_an_apartment, "is in a deal"),
@@ -133,3 +133,21 @@ def test_a_buyers_own_hold_does_not_block_their_deal(manager):
     assert unit_blocker(unit, for_clients={buyer.pk}) is None
     assert unit_blocker(unit, hold_id=hold.pk) is None
     assert unit_blocker(unit) is not None
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("ru", "Квартира 7: уже есть бронь до "), ("en", "Apartment 7 is already held (until ")],
+)
+def test_the_held_message_reads_right_in_each_language(language, expected, manager):
+    """The unit's name leads the message, so no word agrees with its gender (it read
+    "Квартира 7 уже забронирован"); the time ends in "a.m." in English, inside brackets (it
+    read "… 9:03 a.m.."). What every door shows: the hold page, the call panel, the API."""
+    from django.utils import translation
+
+    unit = _held(manager)
+    Unit.objects.filter(pk=unit.pk).update(number="7")
+    with translation.override(language):
+        message = unit_blocker(Unit.objects.get(pk=unit.pk))
+    assert message.startswith(expected), message
+    assert ".." not in message
