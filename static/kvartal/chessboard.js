@@ -16,6 +16,19 @@
       if (data.getAll(name).every(function (v) { return v === ""; })) data.delete(name);
     });
   });
+  // The filters apply as they change: a box, a list or a date at once, a number half a
+  // second after the typing stops. (Said here, not in an hx-trigger filter: those are
+  // evaluated code, which the CSP forbids.)
+  var typing;
+  function changed(e, number) {
+    var form = e.target.closest && e.target.closest("form.board-filters");
+    if (!form || (e.target.type === "number") !== number) return;
+    clearTimeout(typing);
+    if (!number) { form.dispatchEvent(new Event("filters-changed")); return; }
+    typing = setTimeout(function () { form.dispatchEvent(new Event("filters-changed")); }, 500);
+  }
+  document.addEventListener("change", function (e) { changed(e, false); });
+  document.addEventListener("input", function (e) { changed(e, true); });
   // Ctrl/⌘/Shift-click opens the full card in a new tab or window, as links do.
   document.addEventListener("click", function (e) {
     if ((e.ctrlKey || e.metaKey || e.shiftKey) && e.target.closest(".board .cell a")) e.stopPropagation();

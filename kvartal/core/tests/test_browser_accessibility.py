@@ -1,5 +1,6 @@
 """axe-core (npm, pinned in package.json; ``make test`` installs it) on the main pages and on
-every role's start page: no serious or critical violation."""
+every role's start page: no serious or critical violation, and nothing written to the console as an
+error while a page loads."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -33,13 +34,21 @@ RUN_AXE = """async () => {
 
 
 def axe_violations(page, url: str) -> list[str]:
-    """The serious and critical violations axe-core finds on ``url``, one line each."""
+    """The serious and critical violations axe-core finds on ``url``, one line each, and the
+    errors the page wrote to the browser's console while it loaded (an htmx trigger the CSP
+    forbids to evaluate was one)."""
     if not AXE.exists():
         pytest.skip("axe-core is not installed: make install-js (make test does it)")
+    errors = []
+    listen = lambda message: message.type == "error" and errors.append(message.text)  # noqa: E731
+    page.on("console", listen)
     response = page.goto(url)
     assert response is not None and response.ok, url
+    page.wait_for_load_state("load")
+    page.remove_listener("console", listen)
     page.add_script_tag(path=str(AXE))
-    return [f"{url}: {line}" for line in page.evaluate(RUN_AXE)]
+    found = [f"{url}: {line}" for line in page.evaluate(RUN_AXE)]
+    return found + [f"{url}: console error: {text}" for text in errors]
 
 
 @pytest.fixture
