@@ -3,6 +3,7 @@ prices. Every read goes through the same querysets as the pages (``for_user`` of
 user), every write through the same service, refused the same way (409 with the service's
 message and code)."""
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -38,7 +39,16 @@ from kvartal.inventory.models import (
 )
 from kvartal.pricing.models import Batch as PriceBatchModel
 from kvartal.pricing.services import prices_propose
-from kvartal.sales.models import Deal, DealUnit, Hold, Payment, Promotion, Stage
+from kvartal.sales.models import (
+    Deal,
+    DealUnit,
+    Hold,
+    HoldBasis,
+    HoldKind,
+    Payment,
+    Promotion,
+    Stage,
+)
 from kvartal.sales.services.deals import deal_move
 from kvartal.sales.services.holds import hold_cancel, hold_create, hold_extend
 from kvartal.sales.services.payments import payment_record
@@ -64,13 +74,20 @@ def IdPath():  # noqa: N802
     return Path(..., ge=1, le=MAX_ID)
 
 
-def service(function, **kwargs):
-    """Call a service; its refusals become the API's answers (409 / 422)."""
+def _snake(name: str) -> str:
+    """``HoldTermRefused`` → ``hold_term_refused``: every problem code reads alike."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def service(function, *, fields: dict[str, str] | None = None, **kwargs):
+    """Call a service; its refusals become the API's answers (409 / 422). ``fields``: the
+    service's name of a field → the request's (a term the request gave in ``days``)."""
     try:
         return function(**kwargs)
     except DomainError as error:
-        code = getattr(error, "code", "") or type(error).__name__
-        errors = {error.field: [str(error)]} if error.field else None
+        code = getattr(error, "code", "") or _snake(type(error).__name__)
+        field = (fields or {}).get(error.field, error.field)
+        errors = {field: [str(error)]} if field else None
         raise Problem(409, code, str(error), errors=errors) from None
     except ValidationError as error:
         errors = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
@@ -220,6 +237,8 @@ class HoldOut(Schema):
     client: int
     manager: int
     kind: str
+    amount: str | None  # a paid reservation's amount paid
+    receipt_number: str
     state: str
     price: str
     starts_at: str
@@ -353,6 +372,8 @@ def _hold(h):
         "client": h.client_id,
         "manager": h.manager_id,
         "kind": h.kind,
+        "amount": money(h.amount),
+        "receipt_number": h.receipt_number,
         "state": h.state,
         "price": money(h.price),
         "starts_at": iso(h.starts_at),
@@ -701,7 +722,11 @@ class HoldIn(BaseModel):
     unit: int = Field(ge=1, le=MAX_ID)
     client: int = Field(ge=1, le=MAX_ID)
     days: int = Field(ge=1, le=365)
-    kind: str = Field("oral", pattern="^(oral|paid|online)$")
+    kind: str = Field("oral", pattern=f"^({'|'.join(HoldKind.values)})$")
+    # A paid reservation: the amount paid and the receipt's number (as on the hold page).
+    amount: Decimal | None = Field(None, gt=0, max_digits=14, decimal_places=2)
+    receipt_number: str = Field("", max_length=50)
+    basis: str = Field(HoldBasis.OTHER, pattern=f"^({'|'.join(HoldBasis.values)})$")
     comment: str = Field("", max_length=2000)
 
 
@@ -725,8 +750,12 @@ def hold_new(request, body: HoldIn):
             manager=request.user,
             by=request.user,
             kind=data["kind"],
+            amount=data["amount"],
+            receipt_number=data["receipt_number"],
+            basis=data["basis"],
             comment=data["comment"],
             days=data["days"],
+            fields={"expires_at": "days"},
         )
         return 201, _hold(hold)
 
@@ -756,7 +785,13 @@ def hold_more(request, body: ExtendIn, hold_id: int = IdPath()):
     data = body.model_dump()
 
     def work():
-        hold = service(hold_extend, hold=_scoped_hold(request, hold_id), by=request.user, **data)
+        hold = service(
+            hold_extend,
+            hold=_scoped_hold(request, hold_id),
+            by=request.user,
+            fields={"expires_at": "days"},
+            **data,
+        )
         return 200, _hold(hold)
 
     return idempotent(request, {"hold": hold_id, **data}, work)

@@ -201,6 +201,36 @@ def test_a_retried_hold_with_its_idempotency_key_makes_no_second_hold(
     assert Hold.objects.count() == 1 and IdempotencyRecord.objects.count() == 1
 
 
+def test_a_paid_hold_by_api_takes_the_amount_and_the_receipt_the_page_asks_for(
+    client, manager, token_for, units, buyer
+):
+    """The API takes every kind the hold page offers; a paid one with what the page asks
+    for. Refused, it names the field the request sent and leaves the unit free."""
+    headers = token_for(manager, ["holds:write"])
+
+    def post(**body):
+        body = {"unit": units[0].pk, "client": buyer.pk, "days": 1, **body}
+        return client.post("/api/v1/holds", body, content_type="application/json", **headers)
+
+    refused = _problem(post(kind="paid"), 409, "payment_required")
+    assert list(refused["errors"]) == ["amount"]
+    refused = _problem(post(kind="paid", amount="50000.00"), 409, "payment_required")
+    assert list(refused["errors"]) == ["receipt_number"]
+    too_long = _problem(post(days=365), 409, "hold_term_refused")
+    assert list(too_long["errors"]) == ["days"]  # the service's expires_at, as the request said
+    assert Hold.objects.count() == 0
+    assert Unit.objects.get(pk=units[0].pk).status == "available"
+
+    made = post(kind="paid", amount="50000.00", receipt_number=" ПКО-17 ", basis="mortgage")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (body["kind"], body["amount"], body["receipt_number"]) == ("paid", "50000.00", "ПКО-17")
+    hold = Hold.objects.get()
+    assert (hold.amount, hold.receipt_number, hold.basis) == (50000, "ПКО-17", "mortgage")
+    free = post(unit=units[1].pk, kind="free")
+    assert free.status_code == 201 and free.json()["amount"] is None
+
+
 def test_extend_and_cancel_a_hold(client, manager, token_for, units, buyer):
     headers = token_for(manager, ["holds:write", "sales:read"])
     hold = _hold(client, headers, units[0], buyer).json()
