@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kvartal.accounts.scoping import ScopedQuerySet, row_scope
 
@@ -84,10 +85,11 @@ class CallDirection(models.TextChoices):
 
 
 class CallState(models.TextChoices):
-    RINGING = "ringing", _("Ringing")
-    ANSWERED = "answered", _("Answered")
-    ENDED = "ended", _("Ended")
-    MISSED = "missed", _("Missed")
+    # A call's states agree with "call" (звонок: принят, завершён), hence their context.
+    RINGING = "ringing", pgettext_lazy("call state", "Ringing")
+    ANSWERED = "answered", pgettext_lazy("call state", "Answered")
+    ENDED = "ended", pgettext_lazy("call state", "Ended")
+    MISSED = "missed", pgettext_lazy("call state", "Missed")
 
 
 # The order a call's states come in; an event for an earlier state than the call's is late.

@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
@@ -33,6 +33,7 @@ from kvartal.clients.models import (
     NeedStatus,
     Purpose,
 )
+from kvartal.core.templatetags.kvartal import money
 from kvartal.sales.models import Hold, HoldState, Payment
 from kvartal.sales.selectors.clients import client_deals
 
@@ -257,7 +258,9 @@ def _when(value) -> str:
 
 
 def _rub(value) -> str:
-    return number_format(value, decimal_pos=0, force_grouping=True) + " ₽" if value else "—"
+    """Whole roubles, rounded as every page rounds them (``money``; cutting the kopecks
+    showed 2 001 000 ₽ here where the cashier's page said 2 001 001 ₽)."""
+    return f"{money(value)} ₽" if value else "—"
 
 
 def fact_text(fact: dict) -> str:

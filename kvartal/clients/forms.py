@@ -97,6 +97,10 @@ class ClientForm(forms.ModelForm):
             self.initial.setdefault("kind", kind)
         if duplicate:
             keep.add("allow_duplicate")
+            if self.instance.pk is not None:
+                self.fields["allow_duplicate"].label = gettext_lazy(
+                    "Save anyway: it is a different client"
+                )
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]

@@ -1,6 +1,7 @@
 """Form widgets shared by every app."""
 
 import datetime
+import re
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -132,6 +133,7 @@ class DateTimeField(forms.DateTimeField):
     input_formats = _DateTimeFormats()
     default_error_messages = {
         "invalid": _("Enter the date and time as %(format)s."),
+        "no_such": _("There is no such date or time: %(value)s."),
     }
 
     def to_python(self, value):
@@ -140,8 +142,26 @@ class DateTimeField(forms.DateTimeField):
         except ValidationError as error:
             if error.code != "invalid":
                 raise
+            typed = str(value).strip()
+            if any(_shaped_as(typed, fmt) for fmt in self.input_formats):
+                # typed as asked, but the calendar has no such day (31.02) or hour (25:00)
+                raise ValidationError(
+                    self.error_messages["no_such"], code="invalid", params={"value": typed}
+                ) from None
             raise ValidationError(
                 self.error_messages["invalid"],
                 code="invalid",
                 params={"format": datetime_placeholder()},
             ) from None
+
+
+_SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%Y": r"\d{4}", "%H": r"\d{1,2}", "%M": r"\d{2}"}
+
+
+def _shaped_as(value: str, fmt: str) -> bool:
+    """Whether ``value`` has the shape of ``fmt`` (digits where its fields are), whatever
+    the numbers: ``31.02.2026`` is shaped as ``%d.%m.%Y`` though no such day exists."""
+    pattern = re.escape(fmt)
+    for field, digits in _SHAPES.items():
+        pattern = pattern.replace(re.escape(field), digits)
+    return "%" not in pattern.replace(r"\%", "") and re.fullmatch(pattern, value) is not None

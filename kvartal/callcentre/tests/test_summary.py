@@ -291,3 +291,14 @@ def test_the_client_card_shows_the_summary(history, client, manager):
     page = client.get(reverse("sales:client-detail", args=[buyer.pk]))
     html = page.content.decode()
     assert "Summary of the history" in html and "3 calls" in html
+
+
+def test_the_summary_rounds_roubles_as_the_pages_do():
+    """2 001 000,55 ₽ received read 2 001 000 ₽ here (the kopecks cut) and 2 001 001 ₽ on
+    the cashier's page and in the client's event feed (rounded)."""
+    from kvartal.core.templatetags.kvartal import money
+
+    with override("ru"):
+        text = summary_module.fact_text({"code": "paid", "amount": Decimal("2001000.55")})
+        assert text == f"Оплачено всего: {money(Decimal('2001000.55'))} ₽"
+        assert "2 001 001" in text.replace("\xa0", " ")

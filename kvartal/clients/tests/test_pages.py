@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -203,6 +204,26 @@ def test_creating_a_client_with_an_existing_phone_suggests_the_existing_one(clie
     response = client.post(url, {**data, "allow_duplicate": "on"})
     assert response.status_code == 302
     assert Client.objects.count() == 2
+
+
+def test_the_duplicate_notice_reads_as_a_sentence_and_names_the_box_the_form_has(client, manager):
+    """It read "[Use this client] tick “Create anyway” below …" (no "or"), and on the edit
+    form the box it named said "create"."""
+    services.client_create(by=manager, last_name="Петрова", first_name="Анна", phone="+79123456789")
+    other = services.client_create(by=manager, last_name="Иванов", first_name="Олег")
+    client.force_login(manager)
+    data = {"last_name": "Иванов", "first_name": "Олег", "phone": "+7 912 345-67-89"}
+
+    created = client.post(reverse("clients:client-create"), {**data, "kind": "person"})
+    text = " ".join(lxml.html.fromstring(created.content).text_content().split())
+    assert "Use this client or tick “Create anyway: it is a different client” below" in text
+
+    edited = client.post(reverse("clients:client-update", args=[other.pk]), data)
+    assert edited.status_code == 400
+    text = " ".join(lxml.html.fromstring(edited.content).text_content().split())
+    assert "or tick “Save anyway: it is a different client” below" in text
+    assert "Create anyway" not in text
+    assert Client.objects.get(pk=other.pk).phone == ""
 
 
 def test_a_malformed_phone_on_the_form_is_refused_with_a_message(client, manager):

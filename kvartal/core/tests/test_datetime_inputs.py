@@ -66,6 +66,22 @@ def test_a_moment_in_the_browser_format_is_refused_in_the_user_language():
         assert form.errors["at"] == ["Enter the date and time as YYYY-MM-DD hh:mm."]
 
 
+@pytest.mark.parametrize(
+    ("language", "typed", "said"),
+    [
+        ("ru", "31.02.2026 12:00", "Такой даты или времени нет: 31.02.2026 12:00."),
+        ("ru", "30.04.2026 24:30", "Такой даты или времени нет: 30.04.2026 24:30."),
+        ("en", "2026-02-30 09:00", "There is no such date or time: 2026-02-30 09:00."),
+    ],
+)
+def test_a_moment_typed_as_asked_but_not_in_the_calendar_is_told_so(language, typed, said):
+    """The format was right: saying "enter it as ДД.ММ.ГГГГ ЧЧ:ММ" sent people looking for
+    their mistake in the wrong place."""
+    with translation.override(language):
+        form = MomentForm({"at": typed})
+        assert form.errors["at"] == [said]
+
+
 def test_the_widget_renders_a_text_input_with_a_visible_hint_tied_to_it():
     moment = timezone.make_aware(_moment())
     with translation.override("ru"):
