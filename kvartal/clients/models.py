@@ -4,10 +4,12 @@ The clients issue extends this module (contacts, consent, leads, visits, tasks, 
 sales app refers to ``Client`` and ``Agency`` only.
 """
 
+import datetime
+import re
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -17,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kvartal.accounts.scoping import ScopedQuerySet
 
-from .crypto import EncryptedTextField, mask
+from .crypto import EncryptedTextField, is_unreadable, mask
 
 USER = settings.AUTH_USER_MODEL
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -137,6 +139,55 @@ class Client(models.Model):
     @property
     def has_passport(self) -> bool:
         return bool(self.passport_number or self.passport_issued_by or self.passport_code)
+
+    def clean(self):
+        """Personal data a person can have: born not later than today and within 120 years,
+        a passport issued between the birth and today, a department code of six digits, a
+        series and number of at least six digits. A field the keys cannot read is left."""
+        super().clean()
+        errors = {}
+        today = timezone.localdate()
+        if self.birth_date is not None:
+            if self.birth_date > today:
+                errors["birth_date"] = _("The birth date cannot be later than today.")
+            elif self.birth_date < today - datetime.timedelta(days=120 * 365):
+                errors["birth_date"] = _("Check the birth date: it is over 120 years ago.")
+        issued = _readable(self.passport_issued_on)
+        if issued:
+            day = _typed_date(issued)
+            if day is None:
+                errors["passport_issued_on"] = _("Enter the date of issue as DD.MM.YYYY.")
+            elif day > today:
+                errors["passport_issued_on"] = _("A passport cannot be issued later than today.")
+            elif self.birth_date is not None and day < self.birth_date:
+                errors["passport_issued_on"] = _(
+                    "A passport cannot be issued before its holder was born."
+                )
+        code = _readable(self.passport_code)
+        if code and not re.fullmatch(r"\d{3}-?\d{3}", code):
+            errors["passport_code"] = _("A department code is six digits: 660-001.")
+        number = _readable(self.passport_number)
+        if number and sum(c.isdigit() for c in number) < 6:
+            errors["passport_number"] = _(
+                "Enter the series and number in full (a Russian passport: 4 + 6 digits)."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+def _readable(value) -> str:
+    """A stored text as typed, or "" for none and for one the keys cannot read."""
+    return "" if not value or is_unreadable(value) else str(value).strip()
+
+
+def _typed_date(text: str) -> datetime.date | None:
+    """``01.02.2020`` or ``2020-02-01`` as a date; ``None`` for anything else."""
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 class Agency(models.Model):
