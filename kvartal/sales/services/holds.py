@@ -359,6 +359,27 @@ def hold_create(
     return hold
 
 
+def extend_refusal(hold: Hold, by, *, now=None, settings=None) -> DomainError | None:
+    """Why ``by`` may not extend ``hold`` at all now, as the error ``hold_extend`` raises
+    (the page says it instead of offering the form), or ``None``."""
+    if refusal := cancel_refusal(hold, now=now):
+        return refusal
+    allowed = max_extensions(by, settings or SalesSettings.current())
+    if allowed is not None and hold.extensions >= allowed:
+        return ExtensionRefused(
+            _("A manager may extend a hold at most %(count)s time(s); ask a sales head.")
+            % {"count": allowed}
+        )
+    return None
+
+
+def cancel_refusal(hold: Hold, *, now=None) -> DomainError | None:
+    """Why ``hold`` cannot be cancelled (nor extended) now: it has ended; or ``None``."""
+    if not hold.is_live(now or timezone.now()):
+        return HoldNotLive(_("This hold has already ended."))
+    return None
+
+
 @transaction.atomic
 @audit.service
 def hold_extend(
@@ -381,18 +402,12 @@ def hold_extend(
     if not (reason or "").strip():
         raise ReasonRequired(_("Give a reason for the extension."))
     unit, hold = _locked_hold(hold)
-    if not hold.is_live(when):
-        raise HoldNotLive(_("This hold has already ended."))
+    settings = SalesSettings.current()
+    if refusal := extend_refusal(hold, by, now=when, settings=settings):
+        raise refusal
     end = _end_of(starts_at=hold.expires_at, days=days, expires_at=expires_at)
     if end <= hold.expires_at:
         raise ExtensionRefused(_("The new end must be later than the current one."))
-    settings = SalesSettings.current()
-    allowed = max_extensions(by, settings)
-    if allowed is not None and hold.extensions >= allowed:
-        raise ExtensionRefused(
-            _("A manager may extend a hold at most %(count)s time(s); ask a sales head.")
-            % {"count": allowed}
-        )
     days_limit = max_hold_days(by, settings)
     if end > when + timedelta(days=days_limit):
         raise ExtensionRefused(
@@ -422,8 +437,8 @@ def hold_cancel(*, hold: Hold, by, reason: str, at: datetime | None = None) -> H
     if not (reason or "").strip():
         raise ReasonRequired(_("Give a reason for cancelling the hold."))
     unit, hold = _locked_hold(hold)
-    if not hold.is_live(when):
-        raise HoldNotLive(_("This hold has already ended."))
+    if refusal := cancel_refusal(hold, now=when):
+        raise refusal
     hold.state, hold.ended_at, hold.ended_by = HoldState.CANCELLED, when, by
     hold.end_reason = reason.strip()[:300]
     hold.save(update_fields=["state", "ended_at", "ended_by", "end_reason"])

@@ -547,6 +547,34 @@ def test_extending_beyond_the_limit_from_the_page_changes_nothing(client, unit, 
     assert snapshot() == before
 
 
+def test_an_ended_hold_offers_no_form_and_says_why(client, unit, buyer, manager):
+    """The extend and cancel pages of a hold that ended said so only after the form was
+    filled and sent; a manager who used their extension was offered the form again."""
+    hold = _hold(unit, buyer, manager)
+    client.force_login(manager)
+    extend, cancel = (reverse(f"sales:hold-{a}", args=[hold.pk]) for a in ("extend", "cancel"))
+    for url in (extend, cancel):
+        page = client.get(url).content.decode()
+        assert 'name="reason"' in page and "This hold has already ended." not in page
+
+    allowed = svc.max_extensions(manager, SalesSettings.current())
+    for _ in range(allowed):
+        svc.hold_extend(hold=hold, by=manager, reason="банк", days=1)
+    page = client.get(extend).content.decode()
+    assert 'name="reason"' not in page
+    assert "ask a sales head" in page
+    assert 'name="reason"' in client.get(cancel).content.decode()
+
+    svc.hold_cancel(hold=hold, by=manager, reason="передумал")
+    for url in (extend, cancel):
+        page = client.get(url).content.decode()
+        assert 'name="reason"' not in page
+        assert "This hold has already ended." in page
+    before = snapshot()
+    assert client.post(cancel, {"reason": "ещё раз"}).status_code == 409
+    assert snapshot() == before
+
+
 def test_another_managers_hold_is_not_found(client, unit, buyer, manager):
     hold = _hold(unit, buyer, manager)
     stranger = make_user(Role.SALES_MANAGER)

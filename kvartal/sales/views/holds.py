@@ -130,6 +130,7 @@ def hold_extend(request, pk: int):
     context = {
         "unit": unit,
         "hold": hold,
+        "refusal": services.extend_refusal(hold, request.user),  # said before the form
         "limits": services.limits_for(request.user),
         "next": done,
         "title": _("Extend the hold of %(unit)s") % {"unit": unit},
@@ -160,6 +161,7 @@ def hold_cancel(request, pk: int):
     context = {
         "unit": unit,
         "hold": hold,
+        "refusal": services.cancel_refusal(hold),
         "next": done,
         "title": _("Cancel the hold of %(unit)s") % {"unit": unit},
         "crumbs": _unit_crumbs(unit, (None, _("Cancel the hold"))),
