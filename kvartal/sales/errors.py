@@ -38,6 +38,11 @@ class StageRequirementMissing(DealError):
     """The target stage asks for data that was not given (registration, act date, payment…)."""
 
 
+class StageDateInFuture(StageRequirementMissing):
+    """A date of something that has happened (registration, the handover act) is later than
+    today."""
+
+
 class ApprovalRequired(DealError):
     """Only a sales head or an administrator may do this (terminations)."""
 

@@ -11,6 +11,7 @@ from kvartal.core.money import money_text
 from kvartal.core.widgets import DateInput
 
 from ..models import LineKind, Payer, PaymentLine, PaymentMethod
+from ..selectors import payment_states
 
 
 class MoneyField(forms.DecimalField):
@@ -48,11 +49,26 @@ class PaymentForm(forms.Form):
     def __init__(self, *args, deal, **kwargs):
         kwargs.setdefault("initial", {"received_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
-        self.fields["line"].queryset = deal.schedule.all()
-        self.fields["line"].label_from_instance = lambda line: (
-            f"{date_format(line.due_date, gettext('d.m.Y'))} · {line.get_kind_display()}"
-            f" · {money_text(line.amount)}"
-        )
+        field = self.fields["line"]
+        # Any line of the deal is accepted, so that one paid meanwhile gets the payment
+        # service's refusal; only those with something left to pay are offered.
+        field.queryset = deal.schedule.all()
+        lines = payment_states({deal.pk: deal.total_due})[deal.pk].lines
+        field.choices = [("", field.empty_label)] + [
+            (s.line.pk, self._line_label(s)) for s in lines if s.remaining > 0
+        ]
+
+    @staticmethod
+    def _line_label(state) -> str:
+        """A planned payment as the cashier picks it: due date, kind, what is left to pay."""
+        line = state.line
+        text = f"{date_format(line.due_date, gettext('d.m.Y'))} · {line.get_kind_display()} · "
+        if state.remaining == line.amount:
+            return text + money_text(line.amount)
+        return text + gettext("%(left)s left of %(amount)s") % {
+            "left": money_text(state.remaining),
+            "amount": money_text(line.amount),
+        }
 
 
 class ScheduleForm(forms.Form):

@@ -11,6 +11,7 @@ from .deals import (
     deal_list,
     deal_unit_panels,
     deal_unit_timeline,
+    stage_track,
 )
 from .holds import (
     _when,
@@ -99,6 +100,7 @@ __all__ = [
     "promotions_for_units",
     "running_promotions",
     "sale_dates",
+    "stage_track",
     "text_q",
     "unit_hold_panels",
     "unit_hold_timeline",

@@ -1,5 +1,7 @@
 """Reads of deals: the deal list and card, their history, the unit card providers."""
 
+from dataclasses import dataclass
+
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import SALES_VIEW, has_capability
@@ -97,6 +99,43 @@ def deal_history(deal) -> list:
     for event in events:
         event.deal = deal
     return events
+
+
+@dataclass(frozen=True)
+class TrackStep:
+    """One stage on a deal's stage track: ``passed`` (the deal was there), ``current`` (it is
+    there: for a closed deal its termination) or ``ahead``."""
+
+    stage: object
+    state: str
+
+
+def stage_track(deal, stages, events) -> list[TrackStep]:
+    """The deal's stage track from its stage history (``events``, ``deal_history``), no query.
+
+    A stage is passed when the deal was at it: the first stage, and every stage a move left
+    or reached. The flow's order does not say it: a deal terminated at its first stage passed
+    none of the later ones. A termination shows only as a closed deal's end, after the stages
+    it passed; the stages it never reached are left out.
+    """
+    reached = {s.pk for s in stages if s.is_initial}
+    for event in events:
+        reached.update(pk for pk in (event.from_stage_id, event.to_stage_id) if pk is not None)
+    track = []
+    for stage in stages:
+        if stage.pk == deal.stage_id:
+            state = "current"
+        elif stage.is_termination:
+            continue
+        elif stage.pk in reached:
+            state = "passed"
+        elif not deal.is_active:
+            continue
+        else:
+            state = "ahead"
+        track.append(TrackStep(stage, state))
+    # The end of a closed deal comes last whatever its order in the flow.
+    return sorted(track, key=lambda step: step.state == "current" and not deal.is_active)
 
 
 def deal_event_text(event, *, with_number: bool = True) -> str:

@@ -36,6 +36,7 @@ from ..errors import (  # noqa: F401  (importable from here as before)
     DiscountNeedsApproval,
     PriceBelowMinimum,
     PromotionNotApplicable,
+    StageDateInFuture,
     StageMoveRefused,
     StageRequirementMissing,
 )
@@ -61,6 +62,7 @@ from ..models import (
     StageTransition,
 )
 from ..promotions_rules import promotion_applies, promotion_rule
+from ..selectors import money_text
 
 KOPECK = Decimal("0.01")
 BTI_DUE_DAYS = 30
@@ -343,7 +345,7 @@ def deal_pricing(
         if applied and promotion.min_price and price < promotion.min_price:
             raise PriceBelowMinimum(
                 _("The price %(price)s ₽ is below the promotion's minimum of %(min)s ₽.")
-                % {"price": _money(price), "min": _money(promotion.min_price)}
+                % {"price": money_text(price), "min": money_text(promotion.min_price)}
             )
         units.append(
             UnitPrice(unit, list_price, promo, manual, price, unit.total_area, tuple(given))
@@ -799,11 +801,12 @@ def deal_move(
     """Move a deal to ``stage`` along a ``StageTransition`` of its flow.
 
     The stage's requirement must be met (registration number and date, act date, paid in full
-    — received payments ≥ ``total_due`` —, or a reason). A stage that ``needs_approval``
+    — received payments ≥ ``total_due`` —, or a reason); the dates of what has happened
+    (registration, the handover act) are not later than today. A stage that ``needs_approval``
     (termination) is for a user holding ``sales.approve``. The unit takes the stage's status;
     a termination closes the deal and returns the unit to sale. Appends a ``DealEvent``
-    (``stage``, or ``terminated``). Raises ``StageMoveRefused``, ``StageRequirementMissing``,
-    ``ApprovalRequired``, ``DealClosed``.
+    (``stage``, or ``terminated``). Raises ``StageMoveRefused``, ``StageRequirementMissing``
+    (``StageDateInFuture``), ``ApprovalRequired``, ``DealClosed``.
     """
     when = _now(at)
     deal, unit = _locked_deal(deal)
@@ -829,11 +832,19 @@ def deal_move(
             raise StageRequirementMissing(
                 _("Give the registration number and date."), field="registration_number"
             )
+        if registration_date > timezone.localdate():
+            raise StageDateInFuture(
+                _("The registration date cannot be later than today."), field="registration_date"
+            )
         deal.registration_number, deal.registration_date = number, registration_date
         data.update(registration_number=number, registration_date=str(registration_date))
     elif required == StageRequirement.ACT:
         if act_date is None:
             raise StageRequirementMissing(_("Give the date of the handover act."), field="act_date")
+        if act_date > timezone.localdate():
+            raise StageDateInFuture(
+                _("The date of the handover act cannot be later than today."), field="act_date"
+            )
         deal.act_date = act_date
         data["act_date"] = str(act_date)
     elif required == StageRequirement.PAID_IN_FULL:
@@ -841,7 +852,7 @@ def deal_move(
         if paid < deal.total_due:
             raise StageRequirementMissing(
                 _("Paid %(paid)s ₽ of %(due)s ₽: the deal is not paid in full.")
-                % {"paid": _money(paid), "due": _money(deal.total_due)}
+                % {"paid": money_text(paid), "due": money_text(deal.total_due)}
             )
         data.update(paid=_money(paid), due=_money(deal.total_due))
     elif required == StageRequirement.REASON and not reason:
@@ -855,7 +866,7 @@ def deal_move(
                     "The payment schedule plans %(planned)s ₽ but the deal is for %(due)s ₽: "
                     "correct the schedule before the contract is signed."
                 )
-                % {"planned": _money(planned), "due": _money(deal.total_due)}
+                % {"planned": money_text(planned), "due": money_text(deal.total_due)}
             )
         if deal.signed_on is None:
             deal.signed_on = timezone.localdate(when)
@@ -1122,7 +1133,7 @@ def deal_swap_unit(
                 "The contract is signed and the payment schedule fixed: the deal can move only "
                 "to a unit at the same price (%(old)s ₽; on %(unit)s it would be %(new)s ₽)."
             )
-            % {"old": _money(old_price), "unit": new_unit, "new": _money(breakdown.price)},
+            % {"old": money_text(old_price), "unit": new_unit, "new": money_text(breakdown.price)},
             field="unit",
         )
     old_figures = {

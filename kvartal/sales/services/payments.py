@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from kvartal import audit
@@ -38,7 +39,7 @@ from ..models import (
     PaymentLine,
     PaymentMethod,
 )
-from ..selectors import money_text
+from ..selectors import money_text, payment_states
 
 KOPECK = Decimal("0.01")
 DEFAULT_DOWN_PAYMENT_PERCENT = Decimal(20)
@@ -51,6 +52,12 @@ class ScheduleLocked(DomainError):
 
 class PaymentRefused(DomainError):
     field = "amount"
+
+
+class LinePaidInFull(PaymentRefused):
+    """The planned payment a payment was to be tied to has nothing left to pay."""
+
+    field = "line"
 
 
 def add_months(day: date, months: int) -> date:
@@ -376,10 +383,11 @@ def payment_record(
     ``at`` (default: now).
 
     Refused (``PaymentRefused``) for a closed deal, a zero or negative amount, or one above
-    what is outstanding (the total due less what was received); ``ValidationError`` for a
-    non-number, more than two decimals, a date in the future or a line of another deal.
-    ``line`` ties the payment to a planned payment; without it, the payment covers the
-    earliest lines.
+    what is outstanding (the total due less what was received); ``LinePaidInFull`` for a
+    ``line`` that what was received already covers (as ``selectors.allocate`` shares it out);
+    ``ValidationError`` for a non-number, more than two decimals, a date in the future or a
+    line of another deal. ``line`` ties the payment to a planned payment; without it, the
+    payment covers the earliest lines.
     """
     if not has_capability(by, SALES_PAY):
         raise PaymentRefused(_("Only the cashier records received payments."))
@@ -407,6 +415,21 @@ def payment_record(
         )
     if line is not None and line.deal_id != deal.pk:
         raise ValidationError({"line": _("This planned payment belongs to another deal.")})
+    if line is not None:
+        state = payment_states({deal.pk: deal.total_due})[deal.pk]
+        planned = next((s for s in state.lines if s.line.pk == line.pk), None)
+        if planned is not None and planned.remaining <= 0:
+            raise LinePaidInFull(
+                _(
+                    "The planned payment due %(date)s (%(amount)s ₽) is already paid in full: "
+                    "record the payment against another one, or against none (the earliest "
+                    "unpaid ones)."
+                )
+                % {
+                    "date": date_format(planned.line.due_date, "SHORT_DATE_FORMAT"),
+                    "amount": money_text(planned.line.amount),
+                }
+            )
     payment = Payment.objects.create(
         deal=deal,
         line=line,

@@ -29,7 +29,9 @@ from kvartal.sales.models import (
     StageScheme,
     StageTransition,
 )
+from kvartal.sales.selectors import money_text
 from kvartal.sales.services import deals as svc
+from kvartal.sales.services import payments as svc_payments
 from kvartal.sales.services.holds import (
     hold_create,
 )
@@ -527,9 +529,94 @@ def test_handover_needs_the_act_date(deal, manager):
     with pytest.raises(svc.StageRequirementMissing, match="handover act"):
         svc.deal_move(deal=deal, stage=stage("handed_over"), by=manager)
     assert snapshot() == before
-    svc.deal_move(deal=deal, stage=stage("handed_over"), by=manager, act_date=date(2027, 5, 1))
+    act_day = timezone.localdate() - timedelta(days=1)
+    svc.deal_move(deal=deal, stage=stage("handed_over"), by=manager, act_date=act_day)
     deal.refresh_from_db()
-    assert deal.act_date == date(2027, 5, 1)
+    assert deal.act_date == act_day
+
+
+def test_a_registration_dated_after_today_is_refused_and_nothing_changes(deal, manager, unit):
+    svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
+    today = timezone.localdate()
+    before = snapshot()
+    with pytest.raises(svc.StageDateInFuture, match="later than today") as refused:
+        svc.deal_move(
+            deal=deal,
+            stage=stage("registered"),
+            by=manager,
+            registration_number="66:01/1",
+            registration_date=today + timedelta(days=1),
+        )
+    assert refused.value.field == "registration_date"
+    assert snapshot() == before
+    deal.refresh_from_db()
+    assert (deal.stage.code, deal.registration_number, deal.registration_date) == (
+        "signed",
+        "",
+        None,
+    )
+
+    svc.deal_move(  # today itself is fine
+        deal=deal,
+        stage=stage("registered"),
+        by=manager,
+        registration_number="66:01/1",
+        registration_date=today,
+    )
+    deal.refresh_from_db()
+    unit.refresh_from_db()
+    assert (deal.stage.code, deal.registration_date, unit.status) == (
+        "registered",
+        today,
+        UnitStatus.SOLD,
+    )
+
+
+def test_a_handover_act_dated_after_today_is_refused_and_nothing_changes(deal, manager):
+    _registered(deal, manager)
+    _pay(deal, deal.price, manager)
+    svc.deal_move(deal=deal, stage=stage("paid"), by=manager)
+    before = snapshot()
+    with pytest.raises(svc.StageDateInFuture, match="later than today") as refused:
+        svc.deal_move(
+            deal=deal,
+            stage=stage("handed_over"),
+            by=manager,
+            act_date=timezone.localdate() + timedelta(days=1),
+        )
+    assert refused.value.field == "act_date"
+    assert snapshot() == before
+    deal.refresh_from_db()
+    assert (deal.stage.code, deal.act_date) == ("paid", None)
+
+
+def test_the_stage_refusals_write_amounts_as_the_pages_do(deal, manager):
+    from django.utils import translation
+
+    line = deal.schedule.get()
+    svc_payments.schedule_line_save(
+        deal=deal,
+        by=manager,
+        line=line,
+        due_date=line.due_date,
+        amount=deal.total_due + Decimal("2000.50"),
+        kind=line.kind,
+    )
+    planned = deal.total_due + Decimal("2000.50")
+    with translation.override("ru"):
+        with pytest.raises(svc.StageRequirementMissing) as refused:
+            svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
+        message, texts = str(refused.value), (money_text(planned), money_text(deal.total_due))
+    # "7 356 000,50 ₽", not "7356000.50 ₽"
+    assert texts[0].endswith(",50") and len(texts[0].split()) > 1
+    assert all(text in message for text in texts) and str(planned) not in message
+
+    svc_payments.schedule_generate(deal=deal, by=manager)
+    _registered(deal, manager)
+    with translation.override("en"), pytest.raises(svc.StageRequirementMissing) as refused:
+        svc.deal_move(deal=deal, stage=stage("paid"), by=manager)
+    total = money_text(deal.total_due)
+    assert "," in total and f"Paid 0.00 ₽ of {total} ₽" in str(refused.value)
 
 
 def test_a_manager_cannot_terminate(deal, manager):
@@ -895,6 +982,71 @@ def test_registration_on_the_page_asks_for_number_and_date(client, deal, manager
     assert response.status_code == 302
     deal.refresh_from_db()
     assert (deal.stage.code, deal.registration_date) == ("registered", date(2026, 3, 1))
+
+
+def test_a_registration_date_after_today_is_refused_on_the_page_next_to_the_field(
+    client, deal, manager, unit
+):
+    svc.deal_move(deal=deal, stage=stage("signed"), by=manager)
+    client.force_login(manager)
+    before = snapshot()
+    response = client.post(
+        reverse("sales:deal-move", args=[deal.pk]),
+        {
+            "stage": stage("registered").pk,
+            "registration_number": "66:1",
+            "registration_date": (timezone.localdate() + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert response.status_code in (400, 409)  # the form again, with why
+    errors = response.context["form"].errors
+    assert "later than today" in " ".join(errors["registration_date"])
+    assert snapshot() == before
+    deal.refresh_from_db()
+    unit.refresh_from_db()
+    assert (deal.stage.code, unit.status) == ("signed", UnitStatus.IN_DEAL)
+
+
+def _track(page: str) -> list[str]:
+    """The stage track of a deal page: each stage's text, "✓" on those passed."""
+    import re
+
+    track = page.split('<ol class="stage-track">', 1)[1].split("</ol>", 1)[0]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", track)]
+
+
+def test_a_deal_terminated_at_its_first_stage_ticks_only_that_stage(client, deal, sales_head):
+    svc.deal_terminate(deal=deal, by=sales_head, reason="client refused")
+    client.force_login(deal.manager)
+    page = client.get(reverse("sales:deal-detail", args=[deal.pk])).content.decode()
+    assert _track(page) == ["✓ Contract preparation", "Terminated"]
+
+
+def test_the_stage_track_ticks_the_stages_the_deal_passed(client, deal, manager, sales_head):
+    client.force_login(manager)
+    url = reverse("sales:deal-detail", args=[deal.pk])
+    assert _track(client.get(url).content.decode()) == [
+        "Contract preparation",
+        "Contract signed",
+        "Registered",
+        "Paid in full",
+        "Handed over",
+    ]
+    _registered(deal, manager)
+    assert _track(client.get(url).content.decode()) == [
+        "✓ Contract preparation",
+        "✓ Contract signed",
+        "Registered",
+        "Paid in full",
+        "Handed over",
+    ]
+    svc.deal_terminate(deal=deal, by=sales_head, reason="client refused")
+    assert _track(client.get(url).content.decode()) == [
+        "✓ Contract preparation",
+        "✓ Contract signed",
+        "✓ Registered",
+        "Terminated",
+    ]
 
 
 def test_termination_through_the_move_page_is_refused(client, deal, manager):

@@ -22,6 +22,7 @@ from kvartal.sales.models import (
 from kvartal.sales.selectors import allocate, deal_payment_state, payment_marks, payment_states
 from kvartal.sales.services import deals as svc
 from kvartal.sales.services.payments import (
+    LinePaidInFull,
     PaymentRefused,
     ScheduleLocked,
     add_months,
@@ -252,6 +253,53 @@ def test_a_payment_dated_in_the_future_is_refused(cashier, manager):
             deal=deal, amount=D("10"), received_on=TODAY() + timedelta(days=1), by=cashier
         )
     assert not Payment.objects.exists()
+
+
+def three_lines(manager):
+    """A deal of 3 000 000 in three planned payments of 1 000 000, from today monthly."""
+    deal = make_deal(manager=manager, price=D("3000000"), payment_method=PaymentMethod.INSTALMENTS)
+    schedule_generate(deal=deal, by=manager, first_due=TODAY(), down_payment="0", months=3)
+    return deal, list(deal.schedule.order_by("due_date", "pk"))
+
+
+def test_a_payment_against_a_line_paid_in_full_is_refused_and_nothing_changes(cashier, manager):
+    deal, (first, second, third) = three_lines(manager)
+    payment_record(deal=deal, amount=D("1000000"), received_on=TODAY(), by=cashier, line=second)
+    payment_record(deal=deal, amount=D("1000000"), received_on=TODAY(), by=cashier)  # the 1st
+    before = money_rows(deal)
+    for paid in (first, second):
+        with pytest.raises(LinePaidInFull, match="already paid in full") as refused:
+            payment_record(deal=deal, amount=D("10"), received_on=TODAY(), by=cashier, line=paid)
+        assert refused.value.field == "line"
+    assert money_rows(deal) == before
+    payment_record(deal=deal, amount=D("10"), received_on=TODAY(), by=cashier, line=third)
+    assert [s.remaining for s in deal_payment_state(deal).lines] == [0, 0, D("999990.00")]
+
+
+def test_the_payment_form_offers_the_lines_with_what_is_left_on_each(cashier, manager):
+    from kvartal.sales.forms.payments import PaymentForm
+
+    deal, (first, second, third) = three_lines(manager)
+    payment_record(deal=deal, amount=D("1000000"), received_on=TODAY(), by=cashier, line=first)
+    payment_record(deal=deal, amount=D("400000"), received_on=TODAY(), by=cashier, line=second)
+    choices = dict(PaymentForm(deal=deal).fields["line"].choices)
+    assert list(choices) == ["", second.pk, third.pk]  # the paid line is not offered
+    assert choices[second.pk].endswith("600,000.00 ₽ left of 1,000,000.00 ₽")
+    assert choices[third.pk].endswith(" · 1,000,000.00 ₽")
+
+
+def test_a_payment_against_a_paid_line_is_refused_on_the_page(client, cashier, manager):
+    deal, (first, _second, _third) = three_lines(manager)
+    payment_record(deal=deal, amount=D("1000000"), received_on=TODAY(), by=cashier, line=first)
+    before = money_rows(deal)
+    client.force_login(cashier)
+    response = client.post(
+        reverse("sales:payment-record", args=[deal.pk]),
+        {"pay-amount": "1000", "pay-received_on": TODAY().isoformat(), "pay-line": first.pk},
+    )
+    assert response.status_code == 409
+    assert "already paid in full" in " ".join(response.context["pay_form"].errors["line"])
+    assert money_rows(deal) == before
 
 
 # --- planned against received, overdue -----------------------------------------------------

@@ -229,7 +229,7 @@ def deal_detail(request, pk: int):
         "deal": deal,
         "buyers": list(deal.buyers.all()),
         "events": events,
-        "stages": (stages := list(deal.scheme.stages.all())),
+        "track": selectors.stage_track(deal, (stages := list(deal.scheme.stages.all())), events),
         "sold_stage": next((s for s in stages if s.counts_as_sale), None),
         "scheme_name": gettext(deal.scheme.name),
         "stage_forms": _stage_forms(request, deal) if deal.is_active else [],
