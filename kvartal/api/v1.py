@@ -4,8 +4,9 @@ user), every write through the same service, refused the same way (409 with the 
 message and code)."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
@@ -36,6 +37,8 @@ from kvartal.inventory.models import (
     StatusChange,
     Unit,
     UnitChange,
+    UnitKind,
+    UnitStatus,
 )
 from kvartal.pricing.models import Batch as PriceBatchModel
 from kvartal.pricing.services import prices_propose
@@ -45,6 +48,7 @@ from kvartal.sales.models import (
     Hold,
     HoldBasis,
     HoldKind,
+    HoldState,
     Payment,
     Promotion,
     Stage,
@@ -72,6 +76,12 @@ def IdQuery():  # noqa: N802 - reads as a type in the signatures
 
 def IdPath():  # noqa: N802
     return Path(..., ge=1, le=MAX_ID)
+
+
+# A list filter naming a value the choices lack is refused (422), not answered with nothing.
+UnitKindName = Literal[tuple(UnitKind.values)]
+UnitStatusName = Literal[tuple(UnitStatus.values)]
+HoldStateName = Literal[tuple(HoldState.values)]
 
 
 def _snake(name: str) -> str:
@@ -502,8 +512,8 @@ class UnitFilters(Schema):
     project: int | None = Field(None, ge=1, le=MAX_ID)
     building: int | None = Field(None, ge=1, le=MAX_ID)
     section: int | None = Field(None, ge=1, le=MAX_ID)
-    kind: str | None = None
-    status: str | None = Field(
+    kind: UnitKindName | None = None
+    status: UnitStatusName | None = Field(
         None, description="available (as users see it), reserved, in_deal, sold, not_for_sale"
     )
     rooms: int | None = Field(None, ge=0, le=20)
@@ -702,7 +712,7 @@ def leads(request, limit: int = Query(100, ge=1, le=500), cursor: str | None = N
 @router.get("/holds", response={200: HoldPage, **ERRORS}, tags=["sales"])
 def holds(
     request,
-    state: str | None = None,
+    state: HoldStateName | None = None,
     unit: int | None = None,
     limit: int = Query(100, ge=1, le=500),
     cursor: str | None = None,
@@ -853,6 +863,22 @@ class StageIn(BaseModel):
     stage: str = Field(min_length=1, max_length=32, description="The code of the next stage")
     reason: str = Field("", max_length=300)
     registration_number: str = Field("", max_length=64)
+    registration_date: str = Field(
+        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="With the registration number"
+    )
+    act_date: str = Field(
+        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="For the handover stage"
+    )
+
+
+def _iso_date(data: dict, name: str):
+    """A body's ISO date (``""``: none); 422 naming the field for one the calendar lacks."""
+    if not data[name]:
+        return None
+    try:
+        return date.fromisoformat(data[name])
+    except ValueError:
+        raise Problem(422, "invalid", "Not a date.", errors={name: ["not a date"]}) from None
 
 
 @router.post("/deals/{deal_id}/stage", response={200: DealOut, **WRITE_ERRORS}, tags=["sales"])
@@ -860,6 +886,7 @@ def deal_stage(request, body: StageIn, deal_id: int = IdPath()):
     """Move a deal to its next stage, with the stage's requirements (409 when unmet)."""
     need(request, SALES_DEAL)
     data = body.model_dump()
+    dates = {name: _iso_date(data, name) for name in ("registration_date", "act_date")}
 
     def work():
         deal = get_object_or_404(_deals(request), pk=deal_id)
@@ -878,6 +905,7 @@ def deal_stage(request, body: StageIn, deal_id: int = IdPath()):
             by=request.user,
             reason=data["reason"],
             registration_number=data["registration_number"],
+            **dates,
         )
         return 200, _deal(get_object_or_404(_deals(request), pk=deal_id))
 
@@ -913,14 +941,7 @@ def payment_new(request, body: PaymentIn):
     """Record money received against a deal (a cashier's token)."""
     need(request, SALES_PAY)
     data = body.model_dump()
-    from datetime import date
-
-    try:
-        received = date.fromisoformat(data["received_on"])
-    except ValueError:
-        raise Problem(
-            422, "invalid", "Not a date.", errors={"received_on": ["not a date"]}
-        ) from None
+    received = _iso_date(data, "received_on")
 
     def work():
         deal = get_object_or_404(Deal.objects.for_user(request.user), pk=data["deal"])

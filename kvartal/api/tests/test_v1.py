@@ -373,3 +373,41 @@ def test_a_deal_of_several_units_lists_each_with_its_figures(client, manager, to
         (parking.pk, "parking", f"{parking.price:.2f}"),
     ]
     assert body["price"] == f"{deal.price:.2f}" == f"{flat.price + parking.price:.2f}"
+
+
+def test_a_deal_is_registered_through_the_api_with_its_date(client, manager, token_for):
+    """The stage move took no registration or act date, so a deal could not reach those
+    stages through the API at all. A date after today is refused as on the page (409, the
+    field named); one the calendar lacks is 422; refused, nothing moves."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kvartal.sales.tests.factories import deal_reach, make_deal
+
+    deal = deal_reach(make_deal(manager=manager), "signed")
+    headers = token_for(manager, ["deals:write"])
+    today = timezone.localdate()
+
+    def move(**body):
+        return client.post(
+            f"/api/v1/deals/{deal.pk}/stage",
+            {"stage": "registered", "registration_number": "66:01/123", **body},
+            content_type="application/json",
+            **headers,
+        )
+
+    later = move(registration_date=str(today + timedelta(days=1)))
+    assert list(_problem(later, 409)["errors"]) == ["registration_date"]
+    assert list(_problem(move(registration_date="2026-02-30"), 422)["errors"]) == [
+        "registration_date"
+    ]
+    assert list(_problem(move(), 409)["errors"]) == ["registration_number"]
+    deal.refresh_from_db()
+    assert deal.stage.code == "signed" and deal.registration_date is None
+
+    done = move(registration_date=str(today - timedelta(days=2)))
+    assert done.status_code == 200, done.content
+    deal.refresh_from_db()
+    assert deal.stage.code == "registered"
+    assert deal.registration_date == today - timedelta(days=2)
