@@ -39,7 +39,7 @@ def sales_people(user):
 def unit_label(u: Unit) -> str:
     """A unit in a select: building, number, area and price in the page's number format."""
     area = number_format(u.total_area, None, use_l10n=True)
-    return f"{u.building.name} · {u} · {area} m² · {money_text(u.price, 0)}"
+    return f"{u.building.name} · {u} · {area} {gettext('m²')} · {money_text(u.price, 0)}"
 
 
 def extra_units(unit: Unit, *, exclude=()):

@@ -97,6 +97,12 @@ def test_monthly_payment_filter_keeps_units_whose_default_mortgage_fits(client, 
     assert all(payments[pk] <= limit + 1 for pk in shown)
 
 
+def test_a_monthly_payment_cap_of_zero_is_refused_beside_the_field(client, project, units):
+    response = client.get("/", {"monthly_max": "0"}, headers={"accept-language": "en"})
+    assert "Ensure this value is greater than or equal to 1." in response.text
+    assert not response.context["form"].is_valid()
+    assert list(response.context["form"].errors) == ["monthly_max"]
+
 def test_the_catalogue_costs_the_same_queries_for_few_and_many_units(
     client, project, django_assert_max_num_queries
 ):
@@ -307,3 +313,21 @@ def test_a_showcase_that_hides_taken_units_serves_no_page_and_no_sitemap_entry_o
     for unit in (held, sold):
         assert client.get(url(unit)).status_code == 200
         assert url(unit) in client.get(reverse("showcase:sitemap")).text
+
+
+def test_units_of_measure_are_in_the_visitors_language(client, project, unit):
+    """The Russian showcase wrote «27 m²» and «Потолки 2,8 m» (Latin letters) where the
+    CRM writes «27 м²»."""
+    from kvartal.inventory.models import Unit
+
+    Unit.objects.filter(pk=unit.pk).update(ceiling_height=Decimal("2.8"))
+    pages = [
+        reverse("showcase:unit-detail", args=[unit.pk]),
+        reverse("showcase:catalogue"),
+    ]
+    for url in pages:
+        russian = client.get(url, HTTP_ACCEPT_LANGUAGE="ru").text
+        assert " м²" in russian and " m²" not in russian, url
+    russian = client.get(pages[0], HTTP_ACCEPT_LANGUAGE="ru").text
+    assert re.search(r"2,8 м<", russian)
+    assert " m²" in client.get(pages[0], HTTP_ACCEPT_LANGUAGE="en").text
