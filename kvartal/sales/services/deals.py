@@ -553,6 +553,12 @@ def _unit_ids(unit: Unit | None, hold: Hold | None, units: Iterable[Unit]) -> li
     return ids
 
 
+def hold_ended() -> DealHoldNotLive:
+    """The refusal of a deal opened from a hold that is no longer live (``deal_open``; the
+    page says it at once and offers the unit instead)."""
+    return DealHoldNotLive(_("The hold has ended: open the deal from the unit."))
+
+
 def _take_units(
     ids: list[int], *, by, when: datetime, clients: set[int], own_hold: Hold | None
 ) -> tuple[list[Unit], list[Hold | None]]:
@@ -568,7 +574,7 @@ def _take_units(
         # (and a run-out one finalised) under the unit's lock just now.
         active = settled[ids[0]][1]
         if active is None or active.pk != own_hold.pk or not active.is_live(when):
-            raise DealHoldNotLive(_("The hold has ended: open the deal from the unit."))
+            raise hold_ended()
         own_hold = active
     units, holds = [], []
     for i, pk in enumerate(ids):

@@ -33,6 +33,7 @@ from kvartal.sales.selectors import money_text
 from kvartal.sales.services import deals as svc
 from kvartal.sales.services import payments as svc_payments
 from kvartal.sales.services.holds import (
+    hold_cancel,
     hold_create,
 )
 from kvartal.sales.tests.factories import (
@@ -923,6 +924,19 @@ def test_a_deal_from_a_hold_on_the_page(client, unit, buyer, manager):
     hold.refresh_from_db()
     assert hold.state == HoldState.CONVERTED
     assert Deal.objects.get().hold == hold
+
+
+def test_a_deal_page_opened_from_a_hold_that_ended_goes_on_the_unit(client, unit, buyer, manager):
+    """It showed "Held for … until …" on a unit that was free again, and refused only once
+    the whole form was filled."""
+    hold = hold_create(unit=unit, client=buyer, manager=manager, by=manager, days=3)
+    hold_cancel(hold=hold, by=manager, reason="передумал")
+    client.force_login(manager)
+    response = client.get(reverse("sales:deal-create") + f"?hold={hold.pk}", follow=True)
+    assert response.redirect_chain[-1][0] == reverse("sales:deal-create") + f"?unit={unit.pk}"
+    page = response.content.decode()
+    assert "The hold has ended: open the deal from the unit." in page
+    assert "Held for" not in page and f'name="hold" value="{hold.pk}"' not in page
 
 
 def test_another_managers_hold_is_not_found(client, unit, buyer, manager, other_manager):

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
@@ -131,6 +132,10 @@ def _unit_for(request) -> Unit | None:
 def deal_create(request):
     """Open a deal on a unit (``?unit=``) or from a hold (``?hold=``)."""
     hold = _hold_for(request)
+    if hold is not None and request.method == "GET" and not hold.is_live(timezone.now()):
+        # Opened from a hold that has ended (an old link): the deal goes on the unit.
+        messages.warning(request, services.hold_ended().message)
+        return redirect(f"{reverse('sales:deal-create')}?unit={hold.unit_id}")
     unit = hold.unit if hold is not None else _unit_for(request)
     if unit is None:
         context = {"nav": "deals", "crumbs": _crumbs(None, (None, _("New deal")))}
