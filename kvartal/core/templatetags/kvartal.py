@@ -17,6 +17,14 @@ def money(value) -> str:
 
 
 @register.filter
+def count(value) -> str:
+    """2159 -> '2 159': a number of things, grouped as money is (a tile's big figure)."""
+    if value in (None, ""):
+        return "—"
+    return number_format(int(value), 0, force_grouping=True)
+
+
+@register.filter
 def area(value) -> str:
     """Square metres with one or two decimals as stored, thousands grouped as money is
     (a building's total: "9 877,5")."""
