@@ -315,13 +315,19 @@ class DealFilterForm(forms.Form):
 
     scope = forms.ChoiceField(label=_("Deals"), choices=SCOPES, required=False)
     state = forms.ChoiceField(label=_("State"), choices=STATES, required=False)
+    # "All", as the other lists' filters say (not Django's "---------").
     stage = forms.ModelChoiceField(
-        label=_("Stage"), queryset=Stage.objects.select_related("scheme"), required=False
+        label=_("Stage"),
+        queryset=Stage.objects.select_related("scheme"),
+        required=False,
+        empty_label=_("All"),
     )
     project = forms.ModelChoiceField(
-        label=_("Project"), queryset=Project.objects.all(), required=False
+        label=_("Project"), queryset=Project.objects.all(), required=False, empty_label=_("All")
     )
-    manager = UserChoiceField(label=_("Manager"), queryset=User.objects.none(), required=False)
+    manager = UserChoiceField(
+        label=_("Manager"), queryset=User.objects.none(), required=False, empty_label=_("All")
+    )
     q = forms.CharField(
         label=_("Search"),
         max_length=100,

@@ -28,3 +28,19 @@ def test_a_calls_states_agree_with_the_word_call():
     with translation.override("ru"):
         labels = [str(label) for label in CallState.labels]
     assert labels == ["Звонит", "Принят", "Завершён", "Пропущен"]  # «Завершена» before
+
+
+def test_the_deal_lists_filters_say_all_as_the_other_lists_do(client, db):
+    """Stage, project and manager read "---------" (Django's) where the unit list says "Все"."""
+    from kvartal.testing import make_building
+
+    make_building(name="Корпус 1")
+    client.force_login(make_user(Role.SALES_HEAD))
+    page = client.get(reverse("sales:deal-list"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "---------" not in page
+    tree = lxml.html.fromstring(page)
+    selects = {s.get("name"): s for s in tree.xpath("//form//select")}
+    assert {"stage", "project"} <= set(selects)
+    for name in {"stage", "project", "manager"} & set(selects):
+        first = selects[name].xpath("option")[0]
+        assert (first.get("value"), first.text_content()) == ("", "Все"), name
