@@ -113,3 +113,57 @@ def test_the_chessboard_is_usable_on_a_phone(browser, live_server, keeper, build
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1
     context.close()
+
+
+def test_the_back_office_pages_fit_a_phone(browser, live_server, keeper, manager, building):
+    """No page is wider than a 390 px phone: a wide table scrolls inside its card (the deal's
+    payments, the project sheet, the agency cabinet, the showcase office), the lists of "my
+    day" fold into one column."""
+    from kvartal.accounts.models import Role
+    from kvartal.agencies.services import fixation_create
+    from kvartal.agencies.tests.factories import make_agency, make_agent, open_project
+    from kvartal.sales.models import PaymentMethod
+    from kvartal.sales.services.payments import schedule_generate
+    from kvartal.sales.tests.factories import make_client, make_deal
+    from kvartal.showcase.models import ProjectShowcase
+    from kvartal.testing import PASSWORD, make_user
+
+    project = building.project
+    ProjectShowcase.objects.create(project=project, is_published=True)
+    units = list(Unit.objects.filter(building=building).order_by("pk"))
+    buyer = make_client(manager=manager, last_name="Широкова", phone="+79990001122")
+    deal = make_deal(
+        manager=manager, unit=units[0], buyer=buyer, payment_method=PaymentMethod.INSTALMENTS
+    )
+    schedule_generate(deal=deal, by=manager, down_payment="25%", months=3)
+    open_project(project, price_mode="partner", partner_discount_percent=2)
+    agent = make_agent(make_agency(name="Агентство недвижимости «Широкий горизонт»"))
+    fixation_create(agent=agent, project=project, name="Петров Пётр", phone="+79001112233")
+    pages = [
+        (keeper, f"/app/projects/{project.pk}/sheet/"),
+        (manager, f"/app/deals/{deal.pk}/"),
+        (manager, "/app/my-day/"),
+        (agent, "/app/agencies/cabinet/"),
+        (make_user(Role.SALES_HEAD), "/app/agencies/desk/"),
+        (make_user(Role.MARKETER), "/app/showcase/"),
+        (None, f"/projects/{project.pk}/"),
+    ]
+    too_wide = []
+    for user, url in pages:
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="ru-RU"
+        )
+        page = context.new_page()
+        if user is not None:
+            page.goto("/accounts/login/")
+            page.fill("input[name=username]", user.username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/app/**")
+        response = page.goto(url)
+        assert response is not None and response.ok, url
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390 + 1:
+            too_wide.append(f"{url}: {width} px")
+        context.close()
+    assert not too_wide, too_wide
