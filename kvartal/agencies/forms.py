@@ -29,12 +29,29 @@ class DisputeForm(FixationForm):
     )
 
 
+def hold_unit_label(unit: Unit) -> str:
+    """A unit in the hold request's list: its building, then the unit ("Корпус 2 · Квартира
+    11"); the list is of one project, the fixation's."""
+    return f"{unit.building.name} · {unit}"
+
+
 class HoldRequestForm(forms.Form):
+    """``units``: what the choice accepts (every unit opened to partners: the hold service
+    refuses a taken one with the availability rule's message, the same at every door);
+    ``offered``: what the list shows (the units on sale now)."""
+
     unit = forms.ModelChoiceField(Unit.objects.none(), label=_("Unit"))
 
-    def __init__(self, *args, units=None, **kwargs):
+    def __init__(self, *args, units=None, offered=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units if units is not None else Unit.objects.none()
+        field = self.fields["unit"]
+        field.queryset = units if units is not None else Unit.objects.none()
+        field.label_from_instance = hold_unit_label
+        if offered is not None:
+            field.choices = [
+                ("", field.empty_label),
+                *((unit.pk, hold_unit_label(unit)) for unit in offered),
+            ]
 
 
 class DecisionForm(forms.Form):

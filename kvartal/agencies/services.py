@@ -170,9 +170,10 @@ def fixation_create(
                 _("Your agency has already fixed this client here, protected until %(until)s.")
                 % {"until": _day(live.expires_at)}
             )
+        # The project unquoted: its name often carries its own quotes (ЖК «Городские истории»).
         raise FixationRefused(
             _(
-                "This client is already fixed in “%(project)s” until %(until)s: a fixation is "
+                "This client is already fixed in %(project)s until %(until)s: a fixation is "
                 "possible after that date, or raise a dispute with your evidence."
             )
             % {"project": project, "until": _day(live.expires_at)}
@@ -181,8 +182,8 @@ def fixation_create(
     if developer_until is not None:
         raise FixationRefused(
             _(
-                "This client is already fixed in “%(project)s” until %(until)s: a fixation is "
-                "possible after that date, or raise a dispute with your evidence."
+                "This client has recently contacted the developer directly about %(project)s: "
+                "a fixation is possible after %(until)s, or raise a dispute with your evidence."
             )
             % {"project": project, "until": _day(developer_until)}
         )

@@ -12,10 +12,10 @@ from kvartal.accounts.permissions import AGENCIES_MANAGE, AGENCY_CABINET, requir
 from kvartal.core.errors import DomainError
 from kvartal.core.ids import parse_id
 from kvartal.core.pages import form_page, paginate, refuse
-from kvartal.inventory.models import Project, Unit
+from kvartal.inventory.models import Project
 from kvartal.sales.models import Deal, Hold
 
-from . import commissions, services
+from . import commissions, selectors, services
 from .forms import DecisionForm, DisputeForm, ExtendForm, FixationForm, HoldRequestForm
 from .models import Dispute, DisputeState, Fixation, PartnerProject
 
@@ -52,12 +52,7 @@ def cabinet(request):
 def inventory(request):
     """The units on sale in the projects opened to partners, at the prices partners see."""
     terms = {t.project_id: t for t in PartnerProject.objects.filter(is_open=True)}
-    units = (
-        Unit.objects.on_sale()
-        .filter(building__project_id__in=terms)
-        .select_related("building__project", "section", "floor")
-        .order_by("building__project__name", "building__name", "section__number", "number")
-    )
+    units = selectors.partner_units_on_sale()
     project = request.GET.get("project")
     if (project_id := parse_id(project)) is not None:
         units = units.filter(building__project_id=project_id)
@@ -101,12 +96,11 @@ def fixation_detail(request, pk):
     fixation = get_object_or_404(
         Fixation.objects.for_user(request.user).select_related("project", "client"), pk=pk
     )
-    units = (
-        Unit.objects.on_sale()
-        .filter(building__project_id=fixation.project_id)
-        .order_by("building__name", "number")
+    form = HoldRequestForm(
+        request.POST or None,
+        units=selectors.partner_units(),
+        offered=selectors.hold_offer(fixation),
     )
-    form = HoldRequestForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:
             services.agent_hold_request(agent=request.user, fixation=fixation, **form.cleaned_data)

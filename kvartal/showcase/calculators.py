@@ -29,7 +29,14 @@ def _percent(value) -> str:
 
 
 def DOWN_TOO_HIGH() -> str:  # noqa: N802 (a message, translated when asked)
-    return _("The down payment must be less than the price; for the whole price see full payment.")
+    # Names the full payment option by its own title, so the two always read alike.
+    return _(
+        "The down payment must be less than the price; for the whole price see “%(option)s”."
+    ) % {"option": FULL_PAYMENT()}
+
+
+def FULL_PAYMENT() -> str:  # noqa: N802
+    return _("Full payment")
 
 
 class CalculatorRefused(DomainError):
@@ -348,7 +355,7 @@ def full_payment(*, price: Decimal, discount_percent: Decimal) -> Option:
     total = price - discount
     return Option(
         "full",
-        _("Full payment"),
+        FULL_PAYMENT(),
         total,
         total,
         [Line(0, total, Decimal(0), total, Decimal(0))],

@@ -42,9 +42,19 @@ SORT_CHOICES = [
 ]
 
 
-def _money(label):
+# Prices and payments on the showcase are in whole roubles; Django's own message ("no more
+# than 0 digits after the decimal point") says it in a way no buyer reads.
+WHOLE_ROUBLES = {"max_decimal_places": _("Enter whole roubles, without kopecks.")}
+
+
+def _money(label, *, min_value=0):
     return forms.DecimalField(
-        label=label, required=False, min_value=0, max_digits=14, decimal_places=0
+        label=label,
+        required=False,
+        min_value=min_value,
+        max_digits=14,
+        decimal_places=0,
+        error_messages=WHOLE_ROUBLES,
     )
 
 
@@ -66,7 +76,8 @@ class CatalogueForm(forms.Form):
     )
     price_min = _money(_("Price from, ₽"))
     price_max = _money(_("Price to, ₽"))
-    monthly_max = _money(_("Monthly payment up to, ₽"))
+    # No payment is 0 ₽ a month: a 0 is a slip, said beside the field, not an empty list.
+    monthly_max = _money(_("Monthly payment up to, ₽"), min_value=1)
     area_min = _area(_("Area from, m²"))
     area_max = _area(_("Area to, m²"))
     floor_min = forms.IntegerField(
@@ -97,7 +108,11 @@ class CalculatorForm(forms.Form):
     field says why."""
 
     down_payment = forms.DecimalField(
-        label=_("Down payment, ₽"), min_value=0, max_digits=14, decimal_places=0
+        label=_("Down payment, ₽"),
+        min_value=0,
+        max_digits=14,
+        decimal_places=0,
+        error_messages=WHOLE_ROUBLES,
     )
     years = forms.IntegerField(label=_("Term, years"), min_value=1, max_value=35)
     rate = forms.DecimalField(

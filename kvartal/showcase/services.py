@@ -331,9 +331,11 @@ def phone_code_send(*, visitor: Visitor, unit_id, phone: str, at=None) -> PhoneC
         created_at=at,
         expires_at=at + CODE_LIFE,
     )
+    # The unit as the showcase names it ("№ 22"), never its internal code ("1.4.4").
     sms_backend().send(
         phone=normal,
-        text=_("Kvartal: your code %(code)s to book %(unit)s") % {"code": code, "unit": unit.code},
+        text=_("Kvartal: your code %(code)s to book %(unit)s")
+        % {"code": code, "unit": f"№ {unit.number}"},
     )
     return sent
 

@@ -813,6 +813,14 @@ def book(request, unit_id: int):
     """Online booking, step one: name, phone and consent; a one-time code goes to the phone."""
     unit = _public_unit(unit_id)
     context = unit_context(request, unit)
+    if not context["available"]:
+        # Nothing to fill in: one refusal and the way back; a POST (a page left open) sends
+        # no code and reads as the second step's refusal does.
+        if request.method == "POST":
+            context["refusal"], status = TAKEN, 400
+        else:
+            context["refusal"], status = _("This flat cannot be booked now."), 200
+        return _page(request, "showcase/book.html", context, status=status)
     form = BookingPhoneForm(initial={"started": form_stamp()})
     status = 200
     if request.method == "POST":

@@ -4,7 +4,9 @@ The URLs are found from the URL resolver, so a new app's pages are covered as so
 exist. Each app lists its own in ``kvartal/<app>/tests/access.py`` — ``PAGES`` (url name →
 (roles that may open it, key of its kwargs in the objects, and optionally ``"post"`` for an
 action that accepts POST only or ``"redirect"`` for an area's bare address, which sends those
-roles on to a page they may open), with ``PUBLIC`` instead of roles for a page open to anyone)
+roles on to a page they may open, or ``"start"`` for a page that sends the other roles on to
+their start page instead of refusing them), with ``PUBLIC`` instead of roles for a page open to
+anyone)
 and ``build_objects(persona, unit)``; this module collects every app's table. A URL in no
 table is still walked: its roles come from the capability its view requires (``@require``)
 and its arguments name a row that does not exist, so every refusal is checked (403 for GET
@@ -28,6 +30,7 @@ EVERYONE = frozenset(ROLES)
 PUBLIC = "public"  # an access table's "who" for pages open without signing in
 POST_ONLY = "post"
 REDIRECT = "redirect"  # an area's bare address: on to a page of the area the user may open
+START = "start"  # the back office's bare address: the roles it refuses go to their start page
 EDITORS = frozenset({Role.ADMIN, Role.INVENTORY_KEEPER})
 # Readers of the inventory: everyone signed in but agency partners (they have their cabinet).
 READ, EDIT = EVERYONE - {Role.AGENCY_PARTNER}, EDITORS
@@ -45,7 +48,7 @@ EXEMPT_URLS = {
 }
 
 PAGES = {
-    "inventory:home": (READ, None),
+    "inventory:home": (READ, None, START),
     "inventory:project-create": (EDIT, None),
     "inventory:project-detail": (READ, "project"),
     "inventory:project-update": (EDIT, "project"),
@@ -130,9 +133,9 @@ def _auto_entry(name):
 def _entry(name):
     if name not in PAGES:
         who, kwargs = _auto_entry(name)
-        return who, (AUTO, kwargs), False, False
+        return who, (AUTO, kwargs), False, False, False
     who, key, *flags = PAGES[name]
-    return who, key, POST_ONLY in flags, REDIRECT in flags
+    return who, key, POST_ONLY in flags, REDIRECT in flags, START in flags
 
 
 def _kwargs(objects, key):
@@ -185,7 +188,7 @@ def test_every_url_is_walked():
 @pytest.mark.parametrize("persona", ["anonymous", *ROLES], indirect=True)
 @pytest.mark.parametrize("name", ALL_URLS)
 def test_who_may_open_what_and_a_refused_post_changes_nothing(client, objects, persona, name):
-    who, key, post_only, redirects = _entry(name)
+    who, key, post_only, redirects, to_start = _entry(name)
     url = reverse(name, kwargs=_kwargs(objects, key))
     if persona is not None:
         client.force_login(persona)
@@ -208,6 +211,11 @@ def test_who_may_open_what_and_a_refused_post_changes_nothing(client, objects, p
     elif allowed:
         expected = 405 if post_only else 200
         assert response.status_code == expected, response.content[:500]
+    elif to_start:
+        from kvartal.accounts.start import start_url
+
+        assert response.status_code == 302, response.status_code
+        assert response.url == start_url(persona) != url
     else:
         assert response.status_code == 403
 

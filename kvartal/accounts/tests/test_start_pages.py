@@ -67,3 +67,19 @@ def test_a_manager_sees_their_day_and_not_a_colleagues(client, manager, other_ma
     assert list(response.context["leads"]) == [mine]
     page = response.content.decode()
     assert "Мой лид" in page and "Чужой лид" not in page
+
+
+def test_an_agent_going_to_the_back_office_or_home_reaches_their_own_start_page(client):
+    from kvartal.accounts.start import start_url
+
+    agent = make_user(Role.AGENCY_PARTNER)
+    client.force_login(agent)
+    response = client.get(reverse("inventory:home"))  # /app/: the projects, not theirs
+    assert response.status_code == 302 and response.url == start_url(agent)
+    page = client.get(start_url(agent)).content.decode()
+    assert f'class="brand" href="{reverse("accounts:start")}"' in page
+    refused = client.get(reverse("sales:deal-list"))
+    assert refused.status_code == 403
+    home = f'class="btn" href="{reverse("accounts:start")}"'
+    assert home in refused.content.decode()
+    assert client.post(reverse("inventory:home")).status_code == 403

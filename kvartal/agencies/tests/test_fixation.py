@@ -129,6 +129,19 @@ def test_the_developers_own_recent_lead_refuses_the_fixation(agent, project):
     assert state() == before
 
 
+def test_a_refusal_for_the_developers_own_lead_says_so_without_nesting_quotes(agent, project):
+    from django.utils import translation
+
+    project.name = "ЖК «Городские истории»"
+    project.save()
+    lead_create(by=None, channel=Channel.objects.get(code="site"), name="Петров", phone=PHONE)
+    with translation.override("en"), pytest.raises(FixationRefused) as refused:
+        fixation_create(agent=agent, project=project, name="Петров", phone=PHONE)
+    message = str(refused.value)
+    assert "contacted the developer directly about ЖК «Городские истории»:" in message
+    assert "fixed" not in message and "“" not in message and "»»" not in message
+
+
 def test_the_developers_own_lead_from_a_protected_phone_is_refused(agent, project, unit):
     fixation = fixation_create(agent=agent, project=project, name="Петров", phone=PHONE)
     leads = Lead.objects.count()

@@ -99,3 +99,71 @@ def test_a_sales_head_sees_on_the_desk_the_agencies_of_their_team_and_nobodys(cl
     assert client.get(url).status_code == 404
     assert client.get(reverse("agencies:dispute-decide", args=[dispute.pk])).status_code == 404
     assert Fixation.objects.for_user(make_user(Role.DIRECTOR)).count() == 3
+
+
+def _hold_page(client, unit):
+    from kvartal.accounts.models import Role
+    from kvartal.testing import make_user
+
+    agent = make_agent(make_agency(curator=make_user(Role.SALES_MANAGER)))
+    fixation = fixation_create(
+        agent=agent, project=unit.building.project, name="Иванов", phone="+79001112233"
+    )
+    client.force_login(agent)
+    return reverse("agencies:fixation-detail", args=[fixation.pk])
+
+
+def test_a_hold_request_for_a_unit_taken_meanwhile_gets_the_availability_rules_reason(
+    client, setting
+):
+    from html import escape
+
+    from kvartal.sales.availability import unit_blocker
+    from kvartal.sales.models import Hold
+    from kvartal.sales.tests.factories import make_deal
+
+    unit = setting[0]
+    url = _hold_page(client, unit)
+    make_deal(unit=unit)  # taken while the agent's page was open
+    unit.refresh_from_db()
+    response = client.post(url, {"unit": unit.pk})
+    assert response.status_code == 409
+    assert escape(unit_blocker(unit)) in response.content.decode()
+    assert not Hold.objects.exists()
+
+
+def test_the_hold_request_lists_units_by_building_then_number_as_a_number(client, setting):
+    from kvartal.testing import make_building, make_section
+
+    unit = setting[0]
+    project = unit.building.project
+    unit.building.name = "Корпус 1"
+    unit.building.save()
+    second = make_section(make_building(project, name="Корпус 2"), floors=6, per_floor=2)
+    tenth = make_section(make_building(project, name="Корпус 10"), floors=1, per_floor=2)
+    url = _hold_page(client, unit)
+    labels = [label for _pk, label in client.get(url).context["form"].fields["unit"].choices][1:]
+    numbers = [u.number for u in second.units.all()]
+    assert sorted(numbers, key=int) == [str(n) for n in range(1, 13)]
+
+    def listed(building, numbers):
+        units = {u.number: u for u in building.units.all()}
+        return [f"{building.name} · {units[str(n)]}" for n in numbers]
+
+    assert labels == [
+        *listed(unit.building, [1, 2]),
+        *listed(second.building, range(1, 13)),
+        *listed(tenth.building, [1, 2]),
+    ]
+
+
+def test_the_inventory_shows_the_building_and_formatted_prices(client, setting):
+    from kvartal.core.templatetags.kvartal import money
+
+    unit, agent, _rival = setting
+    client.force_login(agent)
+    response = client.get(reverse("agencies:inventory"))
+    html = response.content.decode()
+    partner_price = {u.pk: u.partner_price for u in response.context["page"]}[unit.pk]
+    assert f"<td>{unit.building.name}</td>" in html
+    assert money(partner_price) in html and str(partner_price) not in html

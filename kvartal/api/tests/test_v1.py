@@ -110,6 +110,20 @@ def first_etag(client, headers):
     return client.get("/api/v1/units", {"limit": 4}, **headers)["ETag"]
 
 
+@pytest.mark.parametrize(
+    "path, name",
+    [("/api/v1/units", "status"), ("/api/v1/units", "kind"), ("/api/v1/holds", "state")],
+)
+def test_a_list_filter_naming_an_unknown_value_is_422_not_an_empty_list(
+    client, manager, token_for, path, name
+):
+    headers = token_for(manager, READ)
+    body = _problem(client.get(path, {name: "zzz"}, **headers), 422, "invalid")
+    assert list(body["errors"]) == [name]
+    known = {"status": "sold", "kind": "parking", "state": "expired"}[name]
+    assert client.get(path, {name: known}, **headers).status_code == 200
+
+
 def test_updated_since_returns_only_what_changed(client, manager, keeper, token_for, units):
     headers = token_for(manager, READ)
     since = timezone.now() + timedelta(seconds=1)

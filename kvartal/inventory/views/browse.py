@@ -1,16 +1,26 @@
 """The start page (projects and their buildings) and a project's page."""
 
-from django.shortcuts import get_object_or_404, render
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from kvartal.accounts.permissions import INVENTORY_VIEW, require
+from kvartal.accounts.permissions import INVENTORY_VIEW, has_capability, require
+from kvartal.accounts.start import start_url
 
 from .. import summaries
 from ..models import Project, UnitStatus
 
 
-@require(INVENTORY_VIEW)
+@login_required
 def home(request):
+    """The projects. ``/app/`` is everyone's address of the back office: a role that may not
+    read the projects (an agent) is sent on to its own start page rather than refused."""
+    if not has_capability(request.user, INVENTORY_VIEW):
+        target = start_url(request.user)
+        if request.method not in ("GET", "HEAD") or target == request.path:
+            raise PermissionDenied
+        return redirect(target)
     projects = summaries.projects_overview()
     totals = summaries.UnitCounts()
     for project in projects:

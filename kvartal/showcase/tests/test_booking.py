@@ -46,6 +46,8 @@ def test_a_buyer_books_online_after_the_code_and_it_lands_on_a_manager(
 ):
     assert _ask_code(client, unit, stamp).status_code == 302
     assert sms.outbox[-1][0] == "+79123456789"
+    # the unit as the site names it, not its internal code
+    assert sms.outbox[-1][1].endswith(f" № {unit.number}") and unit.code not in sms.outbox[-1][1]
     response = _confirm(client, unit, sms.last_code())
     assert response.status_code == 302
     hold = Hold.objects.get()
@@ -118,6 +120,34 @@ def test_a_unit_held_before_the_first_step_is_refused_with_the_same_words(
     assert response.status_code == 400
     assert "has just been taken by someone else" in response.text
     assert "held until" not in response.text
+    assert not sms.outbox and not PhoneCode.objects.exists()
+
+
+@pytest.mark.parametrize("taken", ["held", "sold"])
+def test_a_taken_unit_shows_one_refusal_and_no_form(
+    client, project, unit, stamp, sms, on_duty, manager, taken
+):
+    from kvartal.clients.services import client_create
+    from kvartal.sales.services.holds import hold_create
+    from kvartal.sales.tests.factories import make_deal
+
+    if taken == "held":
+        other = client_create(by=manager, last_name="Первый", first_name="И", phone="+79120000077")
+        hold_create(unit=unit, client=other, manager=manager, by=manager, days=1)
+    else:
+        make_deal(unit=unit)
+    with translation.override("en"):
+        page = client.get(reverse("showcase:book", args=[unit.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert page.text.count('class="err"') == 1 and "cannot be booked now" in page.text
+    assert '<form method="post" class="reqform"' not in page.text
+    assert "Send me the code" not in page.text
+    assert f'href="{reverse("showcase:catalogue")}"' in page.text
+    response = _ask_code(client, unit, stamp)  # the form left open in another tab
+    assert response.status_code == 400
+    assert response.text.count('class="err"') == 1
+    assert "has just been taken by someone else" in response.text
+    assert "Send me the code" not in response.text
     assert not sms.outbox and not PhoneCode.objects.exists()
 
 

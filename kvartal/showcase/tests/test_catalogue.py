@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from kvartal.clients.services import client_create
 from kvartal.inventory.models import UnitStatus
@@ -103,6 +104,7 @@ def test_a_monthly_payment_cap_of_zero_is_refused_beside_the_field(client, proje
     assert not response.context["form"].is_valid()
     assert list(response.context["form"].errors) == ["monthly_max"]
 
+
 def test_the_catalogue_costs_the_same_queries_for_few_and_many_units(
     client, project, django_assert_max_num_queries
 ):
@@ -182,6 +184,34 @@ def test_a_calculator_out_of_range_says_why_and_computes_nothing(
     response = client.get(reverse("showcase:unit-detail", args=[unit.pk]), terms)
     assert message in response.text
     assert "Mortgage, equal payments" not in response.text
+
+
+def test_the_calculators_refusals_name_the_full_payment_block_and_whole_roubles(
+    client, project, unit
+):
+    from html import escape
+
+    from django.utils import translation
+
+    from kvartal.showcase.calculators import DOWN_TOO_HIGH
+
+    url = reverse("showcase:unit-detail", args=[unit.pk])
+    for language in ("en", "ru"):
+        with translation.override(language):
+            title = _("Full payment")
+            page = client.get(
+                url,
+                {"rate": "10", "years": "30", "down_payment": str(int(unit.price) * 2)},
+                headers={"accept-language": language},
+            ).text
+            assert f"<h3>{title}</h3>" in page  # the block the message sends the buyer to
+            assert escape(DOWN_TOO_HIGH()) in page and f"“{title}”" in DOWN_TOO_HIGH()
+    kopecks = {"rate": "10", "years": "30", "down_payment": "100000.50"}
+    page = client.get(url, kopecks, headers={"accept-language": "en"}).text
+    assert "Enter whole roubles, without kopecks." in page
+    assert "digits after the decimal point" not in page
+    catalogue = client.get("/", {"price_max": "5000000.5"}, headers={"accept-language": "en"})
+    assert "Enter whole roubles, without kopecks." in catalogue.text
 
 
 def test_the_calculator_follows_the_visitors_terms(client, project, unit):
