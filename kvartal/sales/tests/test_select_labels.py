@@ -33,4 +33,4 @@ def test_a_unit_option_shows_its_area_and_price_formatted():
     price = f"{parking.price:,.0f}".replace(",", NBSP)
     with translation.override("ru"):
         html = str(AddUnitForm(deal=deal)["unit"])
-    assert f"13,25 m² · {price} ₽" in html
+    assert f"13,25 м² · {price} ₽" in html  # the unit of measure in the page's language
