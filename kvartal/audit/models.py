@@ -69,6 +69,17 @@ class PlainJSONEncoder(DjangoJSONEncoder):
         super().__init__(*args, **kwargs)
 
 
+class ValuesJSONField(models.JSONField):
+    """A JSON column whose rows are inserted as ``VALUES (…), (…)``. The one or two rows of an
+    audited call are written together; PostgreSQL's bulk insert would send them as arrays
+    (``UNNEST``), which psycopg quotes in Python at twice the cost of the rows themselves
+    (0.35 against 0.21 ms CPU for a hold's two rows). A field with a placeholder of its own
+    keeps Django's plain multi-row insert."""
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s"
+
+
 class AuditEvent(models.Model):
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -90,10 +101,10 @@ class AuditEvent(models.Model):
     object_type = models.CharField(_("object type"), max_length=80, blank=True, db_index=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
-    changes = models.JSONField(
+    changes = ValuesJSONField(
         _("old and new values"), default=dict, blank=True, encoder=PlainJSONEncoder
     )
-    data = models.JSONField(_("details"), default=dict, blank=True, encoder=PlainJSONEncoder)
+    data = ValuesJSONField(_("details"), default=dict, blank=True, encoder=PlainJSONEncoder)
     # The person whose personal data the values may hold ("clients.client:12"): their
     # erasure blanks these rows' values.
     subject = models.CharField(_("data subject"), max_length=80, blank=True, db_index=True)

@@ -101,8 +101,11 @@ def test_one_call_writes_its_rows_with_one_insert_and_reads_nothing_for_them(man
     with CaptureQueriesContext(connection) as ctx:
         hold_create(unit=unit, client=client, manager=manager, by=manager, days=3)
     sql = [q["sql"] for q in ctx.captured_queries]
-    assert sum('INSERT INTO "audit_auditevent"' in s for s in sql) == 1
+    (insert,) = [s for s in sql if 'INSERT INTO "audit_auditevent"' in s]
     assert not any('FROM "audit_auditevent"' in s for s in sql)
+    # Its two rows as VALUES: on PostgreSQL the bulk insert's UNNEST arrays were quoted by
+    # psycopg in Python at 1.7 times the CPU of the plain insert.
+    assert "UNNEST" not in insert and " VALUES " in insert
     # the hold's row and the row of the unit's status change made inside it
     assert {r.action for r in AuditEvent.objects.filter(subject__endswith=f":{client.pk}")} >= {
         "hold_create"
