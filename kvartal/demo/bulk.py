@@ -130,7 +130,7 @@ from .data import (
 )
 from .floorplans import draw_plans
 from .history import PRICE, SALE, simulate
-from .people import COMPANIES, FEMALE_FIRST, LAST, MALE_FIRST, person
+from .people import COMPANIES, FEMALE_FIRST, LAST, MALE_FIRST, papers, person
 from .plan import BuildingDraft, ProjectDraft, plan
 from .promotions import create_promotions
 from .sales import HOLD_COMMENTS, LEAD_MESSAGE, TERMINATION, VISIT_ASKED, SalePath, SaleScript
@@ -904,6 +904,7 @@ class _Loader(SaleScript):
                     manager_id=manager.pk,
                     created_by_id=manager.pk,
                     created_at=first_contact,
+                    **papers(path.buyer, at.date()),
                 )
             )
             self._client_event(pk, ClientEventKind.CREATED, manager, converted)

@@ -1,7 +1,9 @@
-"""Buyers for the demo: Russian names, phones and e-mails, drawn from a seeded generator."""
+"""Buyers for the demo: Russian names, phones and e-mails, drawn from a seeded generator; the
+passports of those who buy (``papers``)."""
 
 import random
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 MALE_FIRST = [
     "Александр",
@@ -221,3 +223,49 @@ def person(rng: random.Random, n: int) -> Person:
     phone = f"+79{code:02d}{(n * 7_654_321 + 1_234_567) % 10**7:07d}"
     email = f"{_latin(first)}.{_latin(last)}{n}@example.ru" if rng.random() < 0.6 else ""
     return Person(last, first, middle, phone, email)
+
+
+# Where the demo's buyers live and had their passports issued (the demo's cities are in the
+# Urals; every buyer is registered in Yekaterinburg).
+ISSUED_BY = (
+    "ГУ МВД России по Свердловской области",
+    "Отделом УФМС России по Свердловской обл. в Ленинском р-не г. Екатеринбурга",
+    "Отделом УФМС России по Свердловской обл. в Кировском р-не г. Екатеринбурга",
+    "Отделением УФМС России по Свердловской обл. в Верх-Исетском р-не г. Екатеринбурга",
+)
+HOME_STREETS = (
+    "ул. Радищева",
+    "ул. Малышева",
+    "ул. Белинского",
+    "ул. Репина",
+    "ул. Ясная",
+    "ул. Мира",
+    "ул. Шейнкмана",
+    "ул. Щербакова",
+)
+
+
+def papers(n: int, on: date) -> dict:
+    """The n-th buyer's birth date, passport and registration, as a buyer shows them when a
+    deal is signed on ``on``: derived from n alone (no draw from the seeded generator, so the
+    rest of the data set is the same with or without them). Aged 23–62; the passport of a
+    Russian citizen, issued at 20, or at 45 for one older, with the series' last two digits
+    the year of issue."""
+    age = 23 + n * 37 % 40
+    born = date(on.year - age, 1 + n % 12, 1 + n * 7 % 28)
+    issued_at = 45 if age >= 46 else 20
+    issued = date(born.year + issued_at, born.month, born.day) + timedelta(days=n * 11 % 60)
+    if issued > on:  # the birthday of the issue has not come yet this year
+        issued = date(born.year + issued_at, born.month, born.day)
+    office = n * 13 % 30
+    return {
+        "birth_date": born,
+        "passport_number": f"65{issued.year % 100:02d} {(n * 7_919 + 104_729) % 10**6:06d}",
+        "passport_issued_by": ISSUED_BY[n % len(ISSUED_BY)],
+        "passport_issued_on": issued.strftime("%d.%m.%Y"),
+        "passport_code": f"660-{office:03d}",
+        "registration_address": (
+            f"г. Екатеринбург, {HOME_STREETS[n % len(HOME_STREETS)]}, д. {1 + n * 3 % 97}, "
+            f"кв. {1 + n * 17 % 240}"
+        ),
+    }

@@ -49,7 +49,7 @@ from kvartal.sales.services import holds as hold_services
 from kvartal.sales.services import payments as payment_services
 
 from .data import END
-from .people import COMPANIES, person
+from .people import COMPANIES, papers, person
 
 BANKS = ("Сбербанк", "ВТБ", "Альфа-Банк", "Газпромбанк", "Дом.РФ")
 PROGRAMMES = ("Семейная ипотека 6 %", "IT-ипотека 6 %", "Субсидированная ставка 4,5 % на 2 года")
@@ -329,7 +329,11 @@ class SalesReplay(SaleScript):
             )
             client = lead_convert(lead=lead, by=manager, at=first_contact + timedelta(hours=2))
             client.created_at = first_contact
-            client.save(update_fields=["created_at"])
+            # The passport the buyer shows at the office (the deal's documents print it).
+            shown = papers(path.buyer, at.date())
+            for name, value in shown.items():
+                setattr(client, name, value)
+            client.save(update_fields=["created_at", *shown])
             consent_record(
                 client=client,
                 by=manager,

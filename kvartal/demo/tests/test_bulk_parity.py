@@ -132,7 +132,15 @@ def rows() -> dict[str, list]:
             "deal__number", "received_on", "amount", "document", "line__due_date"
         ),
         "clients": Client.objects.values_list(
-            "phone", "last_name", "first_name", "company_name", "created_at", "manager__username"
+            "phone",
+            "last_name",
+            "first_name",
+            "company_name",
+            "created_at",
+            "manager__username",
+            "birth_date",
+            "passport_number",
+            "registration_address",
         ),
         "client events": ClientEvent.objects.values_list("client__phone", "at", "kind"),
         "consents": Consent.objects.values_list("client__phone", "given_at", "text_version"),

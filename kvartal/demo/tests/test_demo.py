@@ -255,6 +255,25 @@ def test_the_sales_are_real_holds_deals_and_payments(xs):
     assert not Deal.objects.filter(buyers__isnull=True).exists()
 
 
+def test_the_demo_buyers_carry_the_passports_their_contracts_print(xs):
+    """A person who bought has a birth date, a passport and a registration that the client
+    model accepts (encrypted at rest), so a deal's documents print them."""
+    from kvartal.clients.models import Client, ClientKind
+    from kvartal.sales.models import Deal
+
+    buyers = Client.objects.filter(
+        kind=ClientKind.PERSON, pk__in=Deal.objects.values("buyers__client")
+    )
+    assert buyers.exists()
+    for client in buyers:
+        assert client.birth_date and client.passport_number and client.registration_address
+        client.full_clean()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT passport_number FROM clients_client WHERE passport_number <> ''")
+        stored = [row[0] for row in cursor.fetchall()]
+    assert stored and not any(client.passport_number in stored for client in buyers)
+
+
 def test_bench_measures_both_pages_end_to_end():
     out = StringIO()
     call_command("bench", size="XS", repeat=2, warmup=0, stdout=out)
