@@ -18,7 +18,7 @@ from kvartal.ops.notifications import (
 from kvartal.ops.tasks import notification_email
 from kvartal.sales.models import Payment, PaymentLine
 from kvartal.sales.services.holds import hold_create, hold_extend
-from kvartal.sales.tests.factories import make_client, make_deal, make_unit, stage
+from kvartal.sales.tests.factories import make_client, make_deal, make_unit, opened, stage
 from kvartal.testing import make_user
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +117,7 @@ def test_overdue_payments_go_to_the_manager_and_the_cashiers_once(manager):
     cashier = make_user(Role.CASHIER)
     make_user(Role.CASHIER, is_active=False)
     today = timezone.localdate()
-    deal = make_deal(manager=manager, schedule=False)
+    deal = make_deal(manager=manager, schedule=False, at=opened(days_ago=10))
     half = (deal.total_due / 2).quantize(1)
     late = PaymentLine.objects.create(
         deal=deal, due_date=today - timedelta(days=3), amount=half, kind="down_payment"
@@ -140,12 +140,12 @@ def test_overdue_payments_go_to_the_manager_and_the_cashiers_once(manager):
 def test_paid_and_long_past_lines_are_not_told(manager, settings):
     settings.KVARTAL_OVERDUE_LOOKBACK_DAYS = 30
     today = timezone.localdate()
-    paid = make_deal(manager=manager, schedule=False)
+    paid = make_deal(manager=manager, schedule=False, at=opened(days_ago=10))
     line = PaymentLine.objects.create(
         deal=paid, due_date=today - timedelta(days=2), amount=paid.total_due, kind="lump_sum"
     )
     Payment.objects.create(deal=paid, line=line, received_on=today, amount=paid.total_due)
-    old = make_deal(manager=manager, schedule=False)
+    old = make_deal(manager=manager, schedule=False, at=opened(days_ago=100))
     PaymentLine.objects.create(
         deal=old, due_date=today - timedelta(days=90), amount=old.total_due, kind="lump_sum"
     )

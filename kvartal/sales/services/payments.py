@@ -2,9 +2,10 @@
 
 The schedule is planned money: ``schedule_generate`` lays it out from the deal's payment
 method, ``schedule_line_save``/``schedule_line_delete`` edit it. It may change only while the
-deal is at its flow's first stage (before the contract is signed). Received money is recorded
-by the cashier with ``payment_record``; it never exceeds what the buyers still owe. What is
-paid, outstanding or overdue is never stored: ``kvartal.sales.selectors`` computes it.
+deal is at its flow's first stage (before the contract is signed), and no line falls due
+before the deal's date. Received money is recorded by the cashier with ``payment_record``; it
+never exceeds what the buyers still owe, nor, tied to a planned payment, what is left on it.
+What is paid, outstanding or overdue is never stored: ``kvartal.sales.selectors`` computes it.
 
 Every function is keyword-only and atomic, takes the unit row lock first (the lock every
 sales operation takes, so a schedule edit and a signing cannot cross), appends a
@@ -60,6 +61,10 @@ class LinePaidInFull(PaymentRefused):
     field = "line"
 
 
+class MoreThanLeftOnLine(PaymentRefused):
+    """The payment is larger than what is left to pay on the planned payment it is tied to."""
+
+
 def add_months(day: date, months: int) -> date:
     """The same day ``months`` later; the 31st becomes the month's last day. Raises
     ``ValidationError`` past the calendar's end (year 9999)."""
@@ -102,6 +107,19 @@ def _check_editable(deal: Deal) -> None:
                 "only before the contract is signed."
             )
             % {"stage": deal.stage.name}
+        )
+
+
+def _check_due(deal: Deal, due_date: date, field: str) -> None:
+    """A planned payment cannot fall due before the deal's date: the day it was opened, in
+    the project's time zone (the date the deal's page and list show)."""
+    opened_on = timezone.localdate(deal.created_at)
+    if due_date < opened_on:
+        raise ValidationError(
+            {
+                field: _("A planned payment cannot fall due before the deal's date (%(date)s).")
+                % {"date": date_format(opened_on, "SHORT_DATE_FORMAT")}
+            }
         )
 
 
@@ -239,7 +257,7 @@ def schedule_generate(
     ``plan_lines``); the lines sum exactly to ``deal.total_due``. ``down_payment`` is an
     amount or a percent (``"20%"``; default 20 %). ``payment_method`` changes the deal's
     method first when given. Raises ``ScheduleLocked`` once the deal is past its first stage,
-    ``ValidationError`` for impossible figures.
+    ``ValidationError`` for impossible figures or a ``first_due`` before the deal's date.
     """
     deal = _locked_deal(deal)
     _check_editable(deal)
@@ -285,6 +303,8 @@ def _generate(
         down_payment=down_payment,
         months=months,
     )
+    if lines:
+        _check_due(deal, min(line.due_date for line in lines), "first_due")
     old = [] if fresh else [_line_data(line) for line in deal.schedule.all()]
     with owing.deferred():  # the old lines go one by one, the new ones in bulk: kept once
         if old:
@@ -322,7 +342,7 @@ def schedule_line_save(
 ) -> PaymentLine:
     """Add a planned payment (``line`` None) or change one, before the contract is signed.
     Raises ``ScheduleLocked`` after signing, ``ValidationError`` for a zero amount, an
-    unknown kind or payer, or a line of another deal."""
+    unknown kind or payer, a due date before the deal's date, or a line of another deal."""
     deal = _locked_deal(deal)
     _check_editable(deal)
     amount = _money(amount)
@@ -332,6 +352,7 @@ def schedule_line_save(
         raise ValidationError({"kind": _("Unknown kind of payment.")})
     if payer not in Payer.values:
         raise ValidationError({"payer": _("Unknown payer.")})
+    _check_due(deal, due_date, "due_date")
     if line is None:
         old = None
         line = PaymentLine(deal=deal)
@@ -384,7 +405,9 @@ def payment_record(
 
     Refused (``PaymentRefused``) for a closed deal, a zero or negative amount, or one above
     what is outstanding (the total due less what was received); ``LinePaidInFull`` for a
-    ``line`` that what was received already covers (as ``selectors.allocate`` shares it out);
+    ``line`` that what was received already covers (as ``selectors.allocate`` shares it out),
+    ``MoreThanLeftOnLine`` for an amount above what is left on ``line`` (the cashier ties the
+    rest to another line or to none; the receipt never names a line the money did not go to);
     ``ValidationError`` for a non-number, more than two decimals, a date in the future or a
     line of another deal. ``line`` ties the payment to a planned payment; without it, the
     payment covers the earliest lines.
@@ -428,6 +451,20 @@ def payment_record(
                 % {
                     "date": date_format(planned.line.due_date, "SHORT_DATE_FORMAT"),
                     "amount": money_text(planned.line.amount),
+                }
+            )
+        if planned is not None and amount > planned.remaining:
+            raise MoreThanLeftOnLine(
+                _(
+                    "%(amount)s ₽ is more than the %(left)s ₽ left to pay on the planned "
+                    "payment due %(date)s: nothing was recorded. Record at most %(left)s ₽ "
+                    "against it and the rest against another one, or against none (the "
+                    "earliest unpaid ones)."
+                )
+                % {
+                    "amount": money_text(amount),
+                    "left": money_text(planned.remaining),
+                    "date": date_format(planned.line.due_date, "SHORT_DATE_FORMAT"),
                 }
             )
     payment = Payment.objects.create(

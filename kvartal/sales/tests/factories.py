@@ -5,7 +5,7 @@ stage's status, a ``created`` event), so payment, promotion and search tests do 
 on the deal pages. ``deal_reach`` moves a deal to another stage with its event row.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import count
 
@@ -112,6 +112,14 @@ def default_scheme() -> StageScheme:
 
 def stage(code: str, scheme: StageScheme | None = None) -> Stage:
     return (scheme or default_scheme()).stages.get(code=code)
+
+
+def opened(day: date | None = None, *, days_ago: int = 0) -> datetime:
+    """Noon of ``day`` (default today, less ``days_ago``) in the current time zone: the ``at``
+    of a deal opened that day. A deal's planned payments cannot fall due before it was opened,
+    so a test that plans past lines opens its deal earlier."""
+    day = (day or timezone.localdate()) - timedelta(days=days_ago)
+    return timezone.make_aware(datetime.combine(day, time(12)))
 
 
 def make_deal(

@@ -14,7 +14,7 @@ from kvartal.sales.models import Deal, LineKind, Payment, PaymentLine
 from kvartal.sales.services.payments import payment_record, schedule_generate
 from kvartal.testing import make_user
 
-from .factories import make_deal
+from .factories import make_deal, opened
 
 D = Decimal
 DAY = date(2026, 3, 10)
@@ -77,8 +77,8 @@ def test_payments_and_lines_written_anywhere_move_it(manager):
 
 
 def test_a_schedule_laid_out_again_is_kept_once(manager, django_assert_num_queries):
-    deal = make_deal(manager=manager, payment_method="instalments")
     first = timezone.localdate() - timedelta(days=40)
+    deal = make_deal(manager=manager, payment_method="instalments", at=opened(first))
     schedule_generate(deal=deal, by=manager, first_due=first, down_payment="10%", months=6)
     assert stored(deal) == first
     # keeping a deal inside ``deferred`` waits for the block's end: one read, one write

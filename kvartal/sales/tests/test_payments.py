@@ -7,9 +7,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from kvartal.accounts.models import Role
+from kvartal.core.money import money_text
 from kvartal.inventory.models import Unit
 from kvartal.sales.models import (
     DealEvent,
@@ -23,6 +25,7 @@ from kvartal.sales.selectors import allocate, deal_payment_state, payment_marks,
 from kvartal.sales.services import deals as svc
 from kvartal.sales.services.payments import (
     LinePaidInFull,
+    MoreThanLeftOnLine,
     PaymentRefused,
     ScheduleLocked,
     add_months,
@@ -34,7 +37,7 @@ from kvartal.sales.services.payments import (
 from kvartal.sales.tests.factories import open_deal, refusal_state, stage
 from kvartal.testing import make_building, make_section, make_user
 
-from .factories import deal_reach, make_deal, make_unit
+from .factories import deal_reach, make_deal, make_unit, opened
 
 D = Decimal
 TODAY = timezone.localdate
@@ -61,17 +64,25 @@ def money_rows(deal):
 
 
 def test_full_payment_is_one_lump_sum_of_the_total_due(manager):
-    deal = make_deal(manager=manager, price=D("5000000.00"), bti_adjustment=D("12345.67"))
-    lines = schedule_generate(deal=deal, by=manager, first_due=date(2026, 3, 10))
+    first = date(2026, 3, 10)
+    deal = make_deal(
+        manager=manager, price=D("5000000.00"), bti_adjustment=D("12345.67"), at=opened(first)
+    )
+    lines = schedule_generate(deal=deal, by=manager, first_due=first)
     assert [(x.due_date, x.amount, x.kind) for x in lines] == [
-        (date(2026, 3, 10), D("5012345.67"), LineKind.LUMP_SUM)
+        (first, D("5012345.67"), LineKind.LUMP_SUM)
     ]
     event = DealEvent.objects.get(deal=deal, kind="schedule")
     assert event.unit_id == deal.unit_id and event.actor == manager
 
 
 def test_mortgage_is_the_buyers_down_payment_and_the_banks_tranche(manager):
-    deal = make_deal(manager=manager, price=D("6000000"), payment_method=PaymentMethod.MORTGAGE)
+    deal = make_deal(
+        manager=manager,
+        price=D("6000000"),
+        payment_method=PaymentMethod.MORTGAGE,
+        at=opened(date(2026, 1, 31)),
+    )
     schedule_generate(deal=deal, by=manager, first_due=date(2026, 1, 31), down_payment="15%")
     assert schedule_of(deal) == [
         (date(2026, 1, 31), D("900000.00"), LineKind.DOWN_PAYMENT, Payer.BUYER),
@@ -80,13 +91,23 @@ def test_mortgage_is_the_buyers_down_payment_and_the_banks_tranche(manager):
 
 
 def test_subsidised_programme_takes_a_down_payment_amount(manager):
-    deal = make_deal(manager=manager, price=D("4000000"), payment_method=PaymentMethod.SUBSIDISED)
+    deal = make_deal(
+        manager=manager,
+        price=D("4000000"),
+        payment_method=PaymentMethod.SUBSIDISED,
+        at=opened(date(2026, 5, 1)),
+    )
     schedule_generate(deal=deal, by=manager, first_due=date(2026, 5, 1), down_payment=D("800000"))
     assert [a for _d, a, _k, _p in schedule_of(deal)] == [D("800000.00"), D("3200000.00")]
 
 
 def test_instalments_are_n_monthly_payments_and_the_last_absorbs_the_kopecks(manager):
-    deal = make_deal(manager=manager, price=D("5000000"), payment_method=PaymentMethod.INSTALMENTS)
+    deal = make_deal(
+        manager=manager,
+        price=D("5000000"),
+        payment_method=PaymentMethod.INSTALMENTS,
+        at=opened(date(2026, 1, 31)),
+    )
     schedule_generate(
         deal=deal, by=manager, first_due=date(2026, 1, 31), down_payment="20%", months=3
     )
@@ -121,7 +142,9 @@ def test_a_new_schedule_replaces_the_old_one(manager):
 
 
 def test_schedule_lines_can_be_added_changed_and_deleted_before_signing(manager):
-    deal = make_deal(manager=manager, price=D("1000000"), schedule=False)
+    deal = make_deal(
+        manager=manager, price=D("1000000"), schedule=False, at=opened(date(2026, 6, 1))
+    )
     line = schedule_line_save(
         deal=deal, by=manager, due_date=date(2026, 6, 1), amount="400 000,50", kind="instalment"
     )
@@ -140,6 +163,106 @@ def test_schedule_lines_can_be_added_changed_and_deleted_before_signing(manager)
     assert not deal.schedule.exists()
     actions = [e.data["action"] for e in DealEvent.objects.filter(deal=deal, kind="schedule")]
     assert actions == ["added", "changed", "deleted"]
+
+
+def test_a_planned_payment_cannot_fall_due_before_the_deals_date(manager):
+    opened_on = TODAY() - timedelta(days=10)
+    deal = make_deal(
+        manager=manager,
+        price=D("3000000"),
+        payment_method=PaymentMethod.INSTALMENTS,
+        at=opened(opened_on),
+    )
+    schedule_generate(deal=deal, by=manager, first_due=opened_on, down_payment="0", months=3)
+    line = deal.schedule.first()
+    before = money_rows(deal)
+    years_before = add_months(opened_on, -36)
+    for write, field in (
+        (
+            lambda due: schedule_line_save(
+                deal=deal, by=manager, due_date=due, amount="1000", kind="instalment"
+            ),
+            "due_date",
+        ),
+        (
+            lambda due: schedule_line_save(
+                deal=deal, by=manager, line=line, due_date=due, amount="1000", kind="instalment"
+            ),
+            "due_date",
+        ),
+        (lambda due: schedule_generate(deal=deal, by=manager, first_due=due), "first_due"),
+        (
+            lambda due: schedule_generate(
+                deal=deal,
+                by=manager,
+                first_due=due,
+                payment_method=PaymentMethod.MORTGAGE,
+                down_payment="10%",
+            ),
+            "first_due",
+        ),
+    ):
+        for due in (years_before, opened_on - timedelta(days=1)):
+            with pytest.raises(ValidationError) as refused:
+                write(due)
+            assert refused.value.message_dict == {
+                field: [
+                    "A planned payment cannot fall due before the deal's date "
+                    f"({date_format(opened_on, 'SHORT_DATE_FORMAT')})."
+                ]
+            }
+            assert money_rows(deal) == before
+    deal.refresh_from_db()
+    assert deal.payment_method == PaymentMethod.INSTALMENTS
+    # on the deal's date itself it may fall due
+    schedule_line_save(deal=deal, by=manager, due_date=opened_on, amount="1", kind="instalment")
+
+
+def test_a_planned_payment_before_the_deals_date_is_refused_on_the_page(client, manager):
+    opened_on = TODAY() - timedelta(days=10)
+    deal = make_deal(manager=manager, price=D("3000000"), at=opened(opened_on))
+    before = money_rows(deal)
+    client.force_login(manager)
+    url = reverse("sales:schedule-line-save", args=[deal.pk])
+    response = client.post(
+        url,
+        {
+            "line-due_date": add_months(opened_on, -24).isoformat(),
+            "line-amount": "1000",
+            "line-kind": "instalment",
+            "line-payer": "buyer",
+        },
+    )
+    assert response.status_code == 400
+    shown = date_format(opened_on, "SHORT_DATE_FORMAT")
+    assert response.context["line_form"].errors["due_date"] == [
+        f"A planned payment cannot fall due before the deal's date ({shown})."
+    ]
+    response = client.post(
+        reverse("sales:schedule-generate", args=[deal.pk]),
+        {
+            "plan-payment_method": "full",
+            "plan-first_due": (opened_on - timedelta(days=1)).isoformat(),
+            "plan-months": "12",
+        },
+    )
+    assert response.status_code == 400
+    assert "before the deal's date" in " ".join(
+        response.context["schedule_form"].errors["first_due"]
+    )
+    assert money_rows(deal) == before
+
+
+def test_the_refusal_of_an_early_planned_payment_reads_in_russian(manager):
+    opened_on = TODAY() - timedelta(days=10)
+    deal = make_deal(manager=manager, price=D("3000000"), at=opened(opened_on))
+    with translation.override("ru"), pytest.raises(ValidationError) as refused:
+        schedule_line_save(
+            deal=deal, by=manager, due_date=add_months(opened_on, -12), amount="1", kind="lump_sum"
+        )
+    assert refused.value.messages == [
+        f"Срок планового платежа не может быть раньше даты сделки ({opened_on:%d.%m.%Y})."
+    ]
 
 
 def test_schedule_cannot_change_after_signing_and_nothing_changes(manager):
@@ -276,6 +399,50 @@ def test_a_payment_against_a_line_paid_in_full_is_refused_and_nothing_changes(ca
     assert [s.remaining for s in deal_payment_state(deal).lines] == [0, 0, D("999990.00")]
 
 
+def test_a_payment_above_what_is_left_on_its_line_is_refused_and_nothing_changes(cashier, manager):
+    deal, (first, second, third) = three_lines(manager)
+    payment_record(deal=deal, amount=D("400000"), received_on=TODAY(), by=cashier, line=second)
+    before = money_rows(deal)
+    for amount in (D("600000.01"), D("1000000"), D("2600000")):
+        with pytest.raises(MoreThanLeftOnLine) as refused:
+            payment_record(deal=deal, amount=amount, received_on=TODAY(), by=cashier, line=second)
+        assert str(refused.value) == (
+            f"{money_text(amount)} is more than the 600,000.00 ₽ left to pay on the planned "
+            f"payment due {date_format(second.due_date, 'SHORT_DATE_FORMAT')}: nothing was "
+            "recorded. Record at most 600,000.00 ₽ against it and the rest against another "
+            "one, or against none (the earliest unpaid ones)."
+        )
+        assert refused.value.field == "amount"
+    assert money_rows(deal) == before
+    # what is left is accepted, and the line is then paid; nothing went to the first line
+    payment_record(deal=deal, amount=D("600000"), received_on=TODAY(), by=cashier, line=second)
+    assert [s.remaining for s in deal_payment_state(deal).lines] == [
+        D("1000000.00"),
+        0,
+        D("1000000.00"),
+    ]
+
+
+def test_a_payment_above_what_is_left_on_its_line_is_refused_on_the_page(client, cashier, manager):
+    deal, (_first, second, _third) = three_lines(manager)
+    payment_record(deal=deal, amount=D("400000"), received_on=TODAY(), by=cashier, line=second)
+    before = money_rows(deal)
+    client.force_login(cashier)
+    response = client.post(
+        reverse("sales:payment-record", args=[deal.pk]),
+        {
+            "pay-amount": "700 000",
+            "pay-received_on": TODAY().isoformat(),
+            "pay-line": second.pk,
+        },
+    )
+    assert response.status_code == 409
+    (error,) = response.context["pay_form"].errors["amount"]
+    # what is left, as the form's choice of the line writes it
+    assert "is more than the 600,000.00 ₽ left to pay on the planned payment" in error
+    assert money_rows(deal) == before
+
+
 def test_the_payment_form_offers_the_lines_with_what_is_left_on_each(cashier, manager):
     from kvartal.sales.forms.payments import PaymentForm
 
@@ -314,7 +481,12 @@ def test_unassigned_payments_cover_the_earliest_lines_and_tied_ones_their_line()
 
 def test_a_line_past_due_and_not_covered_is_overdue(cashier, manager):
     today = TODAY()
-    deal = make_deal(manager=manager, price=D("3000000"), payment_method=PaymentMethod.INSTALMENTS)
+    deal = make_deal(
+        manager=manager,
+        price=D("3000000"),
+        payment_method=PaymentMethod.INSTALMENTS,
+        at=opened(add_months(today, -2)),
+    )
     schedule_generate(
         deal=deal, by=manager, first_due=add_months(today, -2), down_payment="0", months=3
     )
@@ -345,7 +517,8 @@ def test_payment_states_cost_two_queries_for_any_number_of_deals(
 
 
 def overdue_deal(manager, cashier, *, unit=None):
-    deal = make_deal(manager=manager, unit=unit, price=D("1000000"))
+    """A deal opened a month ago whose one planned payment fell due five days ago."""
+    deal = make_deal(manager=manager, unit=unit, price=D("1000000"), at=opened(days_ago=30))
     schedule_generate(deal=deal, by=manager, first_due=TODAY() - timedelta(days=5))
     return deal
 
@@ -393,7 +566,7 @@ def test_a_board_reads_line_by_line_only_the_deals_that_may_owe(manager, cashier
 
     section = make_section(floors=1, per_floor=4)
     late, on_time, paid_up, short = (
-        make_deal(manager=manager, unit=unit, price=D("1000000"))
+        make_deal(manager=manager, unit=unit, price=D("1000000"), at=opened(days_ago=30))
         for unit in section.units.order_by("position")
     )
     for deal in (late, paid_up, short):

@@ -359,7 +359,8 @@ def seed() -> None:
         )
     from kvartal.sales.tests.factories import make_deal
 
-    deal = make_deal(manager=manager, unit=units[13], schedule=False)
+    # opened a week ago: a planned payment cannot fall due before the deal's date
+    deal = make_deal(manager=manager, unit=units[13], schedule=False, at=now - timedelta(days=7))
     PaymentLine.objects.create(
         deal=deal, due_date=timezone.localdate() - timedelta(days=2), amount=deal.total_due,
         kind="lump_sum",
