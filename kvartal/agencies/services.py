@@ -93,8 +93,9 @@ def open_terms(project: Project, *, lock: bool = False) -> PartnerProject:
         terms = terms.select_for_update()
     found = terms.first()
     if found is None:
+        # The project unquoted, as in every message here: its name carries its own quotes.
         raise FixationRefused(
-            _("The project “%(project)s” is not open to partners.") % {"project": project},
+            _("The project %(project)s is not open to partners.") % {"project": project},
             field="project",
         )
     return found
@@ -265,7 +266,7 @@ def check_lead_phone(phone: str, unit, at: datetime) -> None:
     if fixation is not None:
         raise PhoneProtected(
             _(
-                "This phone is fixed by a partner agency in “%(project)s” until %(until)s: it "
+                "This phone is fixed by a partner agency in %(project)s until %(until)s: it "
                 "cannot be registered as the developer's own lead before then."
             )
             % {"project": fixation.project, "until": _day(fixation.expires_at)}
@@ -412,7 +413,7 @@ def agent_hold_request(
         raise HoldRequestRefused(_("Only a client your agency has fixed now can be held."))
     if unit.building.project_id != fixation.project_id:
         raise HoldRequestRefused(
-            _("The client is fixed in “%(project)s”: hold a unit of that project.")
+            _("The client is fixed in %(project)s: hold a unit of that project.")
             % {"project": fixation.project},
             field="unit",
         )

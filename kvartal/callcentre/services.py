@@ -417,11 +417,19 @@ def panel_task(
     client: Client | None = None,
     lead: Lead | None = None,
     note: str = "",
+    all_day: bool = False,
 ):
     from kvartal.clients.services import task_create
 
     return task_create(
-        by=by, title=title, due_at=due_at, assignee=assignee, client=client, lead=lead, note=note
+        by=by,
+        title=title,
+        due_at=due_at,
+        assignee=assignee,
+        client=client,
+        lead=lead,
+        note=note,
+        all_day=all_day,
     )
 
 

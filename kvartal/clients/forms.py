@@ -190,8 +190,14 @@ class InteractionForm(forms.Form):
 
 
 class TaskForm(forms.Form):
+    """A follow-up. A due day typed without a time makes an all-day task, due by the end of
+    that day (``all_day`` in ``cleaned_data``), not at its midnight."""
+
     title = forms.CharField(label=gettext_lazy("what to do"), max_length=200)
-    due_at = DateTimeField(label=gettext_lazy("due"))
+    due_at = DateTimeField(
+        label=gettext_lazy("due"),
+        help_text=gettext_lazy("A day without a time: due by the end of that day."),
+    )
     assignee = forms.ModelChoiceField(label=gettext_lazy("assignee"), queryset=User.objects.none())
     note = forms.CharField(
         label=gettext_lazy("note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -205,6 +211,12 @@ class TaskForm(forms.Form):
         self.initial.setdefault(
             "due_at", tomorrow.replace(hour=10, minute=0, second=0, microsecond=0)
         )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("due_at") is not None:
+            cleaned["all_day"] = DateTimeField.typed_as_day(self["due_at"].data)
+        return cleaned
 
 
 ROOM_CHOICES = [(0, gettext_lazy("Studio")), (1, "1"), (2, "2"), (3, "3"), (4, "4"), (5, "5+")]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kvartal.accounts.notices import arg_date, arg_datetime
 from kvartal.accounts.scoping import ScopedQuerySet
 
 from .crypto import EncryptedTextField, is_unreadable, mask
@@ -460,12 +461,14 @@ class LeadStatus(models.TextChoices):
     LOST = "lost", _("Lost")
 
 
-LEAD_STATUS_COLOURS = {
-    LeadStatus.NEW: "available",
-    LeadStatus.IN_WORK: "reserved",
-    LeadStatus.QUALIFIED: "in_deal",
-    LeadStatus.CONVERTED: "sold",
-    LeadStatus.LOST: "not_for_sale",
+# A lead's colour says how its sale goes (the stylesheet's ``outcome-*``, which deal stages
+# share), never a unit status's: a converted lead is a success, not a unit sold.
+LEAD_STATUS_CLASSES = {
+    LeadStatus.NEW: "outcome-new",
+    LeadStatus.IN_WORK: "outcome-work",
+    LeadStatus.QUALIFIED: "outcome-work",
+    LeadStatus.CONVERTED: "outcome-won",
+    LeadStatus.LOST: "outcome-lost",
 }
 # Allowed moves; converting has its own service (it creates or links a client).
 LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -562,8 +565,9 @@ class Lead(models.Model):
         return self.name or self.phone or self.email or _("Lead #%(pk)s") % {"pk": self.pk}
 
     @property
-    def status_colour(self) -> str:
-        return LEAD_STATUS_COLOURS[self.status]
+    def status_class(self) -> str:
+        """The badge class of the lead's status (``outcome-…``)."""
+        return LEAD_STATUS_CLASSES[self.status]
 
 
 class LeadEventKind(models.TextChoices):
@@ -690,6 +694,13 @@ class TaskQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(done_at__isnull=True)
 
+    def coming_due(self, now, ahead):
+        """Open tasks to remind of at ``now``: due within ``ahead`` (or overdue), and an
+        all-day task from the start of its day (not half an hour before its day ends)."""
+        return self.open().filter(
+            Q(due_at__lte=now + ahead) | Q(all_day=True, due_at__lte=self.model.day_end(now))
+        )
+
 
 class Task(models.Model):
     """A follow-up: what to do, for which client, by when, by whom."""
@@ -707,6 +718,9 @@ class Task(models.Model):
         Lead, models.CASCADE, null=True, blank=True, related_name="tasks", verbose_name=_("lead")
     )
     due_at = models.DateTimeField(_("due"))
+    # Due on a day, not at an hour: ``due_at`` is that day's last moment (see ``day_end``),
+    # and the task is shown as the day alone.
+    all_day = models.BooleanField(_("all day"), default=False)
     assignee = models.ForeignKey(
         USER, models.CASCADE, related_name="tasks", verbose_name=_("assignee")
     )
@@ -730,7 +744,22 @@ class Task(models.Model):
         return self.title
 
     def is_overdue(self, now=None) -> bool:
+        """Open past its due moment; an all-day task only once its day is over."""
         return self.done_at is None and self.due_at < (now or timezone.now())
+
+    def due_arg(self) -> dict:
+        """When the task is due, as a notice's argument: the day alone for an all-day task."""
+        if self.all_day:
+            return arg_date(timezone.localtime(self.due_at).date())
+        return arg_datetime(self.due_at)
+
+    @staticmethod
+    def day_end(moment: datetime.datetime) -> datetime.datetime:
+        """The last moment of ``moment``'s day in the current time zone: when an all-day task
+        falls due. It stays within the day, so the task is on that day's list, and is overdue
+        from the next midnight on."""
+        day = timezone.localtime(moment).date()
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.max))
 
 
 # --- needs ------------------------------------------------------------------------------

@@ -136,6 +136,20 @@ class DateTimeField(forms.DateTimeField):
         "no_such": _("There is no such date or time: %(value)s."),
     }
 
+    @staticmethod
+    def typed_as_day(value) -> bool:
+        """Whether ``value`` was typed as a day alone, without a time (in one of the
+        language's date formats, or ISO): the field reads it as that day's midnight, which a
+        form may mean otherwise (a task due that day)."""
+        typed = str(value or "").strip()
+        for fmt in ("%Y-%m-%d", *formats.get_format("DATE_INPUT_FORMATS")):
+            try:
+                datetime.datetime.strptime(typed, fmt)
+            except ValueError:
+                continue
+            return True
+        return False
+
     def to_python(self, value):
         try:
             return super().to_python(value)

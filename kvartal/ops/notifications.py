@@ -234,8 +234,8 @@ def tasks_due_notify(now: datetime | None = None, ahead: timedelta = TASK_AHEAD)
 
     now = now or timezone.now()
     due = (
-        Task.objects.open()
-        .filter(reminded_at__isnull=True, due_at__lte=now + ahead)
+        Task.objects.coming_due(now, ahead)
+        .filter(reminded_at__isnull=True)
         .select_related("assignee", "client")
     )
     sent = 0
@@ -249,7 +249,7 @@ def tasks_due_notify(now: datetime | None = None, ahead: timedelta = TASK_AHEAD)
                 message = gettext_noop("Task due %(when)s: %(title)s — %(client)s")
             else:
                 message = gettext_noop("Task due %(when)s: %(title)s")
-            args = {"when": arg_datetime(task.due_at), "title": task.title}
+            args = {"when": task.due_arg(), "title": task.title}
             if task.client:
                 args["client"] = task.client.display_name
             if notify(

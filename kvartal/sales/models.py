@@ -436,13 +436,13 @@ class StageScheme(models.Model):
         return cls.objects.filter(is_default=True).first() or cls.objects.order_by("pk").first()
 
 
-# A stage's colour names one of the status colours of the stylesheet.
-STAGE_COLOURS = {
-    "green": "available",
-    "amber": "reserved",
-    "violet": "in_deal",
-    "red": "sold",
-    "grey": "not_for_sale",
+# A stage's badge says how the sale goes, by what the stage counts as (the stylesheet's
+# ``outcome-*``, which lead statuses share), never a unit status's colour: a registered deal
+# is a success, not a unit sold.
+STAGE_OUTCOME_CLASSES = {
+    StageOutcome.IN_WORK: "outcome-work",
+    StageOutcome.BOUGHT: "outcome-won",
+    StageOutcome.REFUSED: "outcome-lost",
 }
 
 
@@ -532,8 +532,11 @@ class Stage(models.Model):
 
     @property
     def badge_class(self) -> str:
-        """The stage's colour as one of the status badge classes (``st-…``)."""
-        return "st-" + STAGE_COLOURS.get(self.colour, "not_for_sale")
+        """The stage's badge class (``outcome-…``) by what it counts as; a termination is
+        lost whatever it counts as."""
+        if self.is_termination:
+            return "outcome-lost"
+        return STAGE_OUTCOME_CLASSES.get(self.outcome, "outcome-work")
 
 
 class StageTransition(models.Model):

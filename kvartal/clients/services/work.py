@@ -12,7 +12,6 @@ from django.utils.translation import gettext_noop
 
 from kvartal import audit
 from kvartal.accounts.models import User
-from kvartal.accounts.notices import arg_datetime
 from kvartal.accounts.services import notice_send
 from kvartal.core.errors import DomainError
 
@@ -77,14 +76,25 @@ def interaction_add(*, client: Client, by, kind: str, text: str, at=None) -> Int
 @transaction.atomic
 @audit.service
 def task_create(
-    *, by, title: str, due_at, assignee: User, client=None, lead=None, note: str = ""
+    *,
+    by,
+    title: str,
+    due_at,
+    assignee: User,
+    client=None,
+    lead=None,
+    note: str = "",
+    all_day: bool = False,
 ) -> Task:
-    """Create a follow-up task; the assignee is told in the app when it is someone else."""
+    """Create a follow-up task; the assignee is told in the app when it is someone else. An
+    ``all_day`` task is due by the end of ``due_at``'s day (``Task.day_end``): a task due
+    today is not overdue before tomorrow."""
     if client is not None:
         _refuse_retired(client)
     task = Task(
         title=title,
-        due_at=due_at,
+        due_at=Task.day_end(due_at) if all_day else due_at,
+        all_day=all_day,
         assignee=assignee,
         client=client,
         lead=lead,
@@ -124,8 +134,8 @@ def tasks_remind(now=None, ahead: timedelta = REMIND_AHEAD) -> int:
     Returns how many tasks were reminded."""
     now = now or timezone.now()
     due = (
-        Task.objects.open()
-        .filter(reminded_at__isnull=True, due_at__lte=now + ahead)
+        Task.objects.coming_due(now, ahead)
+        .filter(reminded_at__isnull=True)
         .select_related("assignee", "client")
     )
     mail = getattr(settings, "KVARTAL_SMTP", False)
@@ -137,12 +147,14 @@ def tasks_remind(now=None, ahead: timedelta = REMIND_AHEAD) -> int:
             )
             if not updated:
                 continue  # another worker got it
-            when = formats.date_format(timezone.localtime(task.due_at), _("d.m H:i"))
+            when = formats.date_format(
+                timezone.localtime(task.due_at), _("d.m") if task.all_day else _("d.m H:i")
+            )
             text = _("Task due %(when)s: %(title)s") % {"when": when, "title": task.title}
             if task.client:
                 text += f" — {task.client.display_name}"
             message = gettext_noop("Task due %(when)s: %(title)s")
-            args = {"when": arg_datetime(task.due_at), "title": task.title}
+            args = {"when": task.due_arg(), "title": task.title}
             if task.client:
                 message = gettext_noop("Task due %(when)s: %(title)s — %(client)s")
                 args["client"] = task.client.display_name

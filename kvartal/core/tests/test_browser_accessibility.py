@@ -121,3 +121,50 @@ def test_each_role_start_page_has_no_serious_violation(page, sign_in, sales, rol
     sign_in(user)
     found = axe_violations(page, start_url(user))
     assert not found, "\n".join(found)
+
+
+def test_lead_states_deal_stages_and_tasks_read_in_their_colours_without_violation(
+    page, sign_in, sales
+):
+    """Each lead status and deal outcome badge (new, in work, won, lost) and the task lists,
+    an all-day task among them, keep AA contrast."""
+    from kvartal.clients import services as clients
+    from kvartal.clients.models import Channel, LeadStatus
+    from kvartal.sales.tests.factories import deal_reach
+
+    manager = sales["manager"]
+    call = Channel.objects.get(code="call")
+    leads = {}
+    for n, status in enumerate(["new", "in_work", "converted", "lost"]):
+        lead = clients.lead_create(
+            by=manager, channel=call, name=f"Лид {n}", phone=f"+7999000200{n}", manager=manager
+        )
+        if status == "converted":
+            clients.lead_convert(lead=lead, by=manager)
+        elif status != "new":
+            clients.lead_set_status(
+                lead=lead, status=LeadStatus(status), by=manager, reason="Купил у конкурента"
+            )
+        leads[status] = lead
+    building = sales["building"]
+    won, lost = building.units.filter(status="available").order_by("pk")[:2]
+    deal_reach(deal_reach(make_deal(manager=manager, unit=won), "signed"), "registered")
+    deal_reach(make_deal(manager=manager, unit=lost), "terminated")
+    today = timezone.localtime()
+    clients.task_create(by=manager, title="Весь день", due_at=today, all_day=True, assignee=manager)
+    clients.task_create(
+        by=manager, title="Вчера", due_at=today - timedelta(days=1), all_day=True, assignee=manager
+    )
+    sign_in(manager)
+    found = []
+    for url in [
+        "/app/leads/",
+        f"/app/leads/{leads['converted'].pk}/",
+        f"/app/leads/{leads['lost'].pk}/",
+        "/app/deals/",
+        f"/app/deals/{sales['deal'].pk}/payments/",
+        "/app/tasks/",
+        "/app/tasks/new/",
+    ]:
+        found += axe_violations(page, url)
+    assert not found, "\n".join(found)

@@ -199,6 +199,7 @@ def _timeline(client, *, deals, holds, payments) -> list[dict]:
                 "who": t.assignee,
                 "text": t.title,
                 "due": t.due_at,
+                "all_day": t.all_day,
                 "done": t.done_at,
                 "overdue": t.is_overdue(),
             }
