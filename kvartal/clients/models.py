@@ -787,11 +787,14 @@ class NeedStatus(models.TextChoices):
     DROPPED = "dropped", _("No longer relevant")
 
 
-NEED_STATUS_COLOURS = {
-    NeedStatus.ACTIVE: "available",
-    NeedStatus.POSTPONED: "reserved",
-    NeedStatus.SATISFIED: "sold",
-    NeedStatus.DROPPED: "not_for_sale",
+# A need's colour says how it goes, as a lead's does (``outcome-*``), never a unit status's: a
+# satisfied need is a success, not a unit sold. A postponed one is set aside, neither worked on
+# nor given up: the quiet colour of a lead nobody has called yet.
+NEED_STATUS_CLASSES = {
+    NeedStatus.ACTIVE: "outcome-work",
+    NeedStatus.POSTPONED: "outcome-new",
+    NeedStatus.SATISFIED: "outcome-won",
+    NeedStatus.DROPPED: "outcome-lost",
 }
 
 
@@ -851,8 +854,9 @@ class Need(models.Model):
         return self.title or str(self.client)
 
     @property
-    def status_colour(self) -> str:
-        return NEED_STATUS_COLOURS[self.status]
+    def status_class(self) -> str:
+        """The badge class of the need's status (``outcome-…``)."""
+        return NEED_STATUS_CLASSES[self.status]
 
 
 class NeedChange(models.Model):

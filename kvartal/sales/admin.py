@@ -57,7 +57,6 @@ class StageInline(admin.TabularInline):
         "is_initial",
         "is_termination",
         "needs_approval",
-        "colour",
     ]
 
 

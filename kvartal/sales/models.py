@@ -494,7 +494,6 @@ class Stage(models.Model):
         _("ends the deal and returns the unit to sale"), default=False
     )
     needs_approval = models.BooleanField(_("needs a sales head"), default=False)
-    colour = models.CharField(_("colour"), max_length=16, default="grey")
 
     class Meta:
         verbose_name = _("deal stage")

@@ -7,7 +7,8 @@ reads in Russian. Used by the data migration and by ``sales_presets`` for a fres
 
 from django.utils.translation import gettext_noop
 
-# code, name, unit status, outcome, requires, initial, termination, needs approval, colour
+# code, name, unit status, outcome, requires, initial, termination, needs approval (a stage's
+# badge colour follows its outcome: Stage.badge_class)
 RU_STAGES = [
     (
         "preparation",
@@ -18,7 +19,6 @@ RU_STAGES = [
         True,
         False,
         False,
-        "amber",
     ),
     (
         "signed",
@@ -29,7 +29,6 @@ RU_STAGES = [
         False,
         False,
         False,
-        "violet",
     ),
     (
         "registered",
@@ -40,9 +39,8 @@ RU_STAGES = [
         False,
         False,
         False,
-        "red",
     ),
-    ("paid", gettext_noop("Paid in full"), "sold", "bought", "paid", False, False, False, "red"),
+    ("paid", gettext_noop("Paid in full"), "sold", "bought", "paid", False, False, False),
     (
         "handed_over",
         gettext_noop("Handed over"),
@@ -52,7 +50,6 @@ RU_STAGES = [
         False,
         False,
         False,
-        "grey",
     ),
     (
         "terminated",
@@ -63,7 +60,6 @@ RU_STAGES = [
         False,
         True,
         True,
-        "grey",
     ),
 ]
 RU_FLOW = [
@@ -87,7 +83,6 @@ CN_STAGES = [
         True,
         False,
         False,
-        "amber",
     ),
     (
         "subscription",
@@ -98,7 +93,6 @@ CN_STAGES = [
         False,
         False,
         False,
-        "violet",
     ),
     (
         "contract",
@@ -109,7 +103,6 @@ CN_STAGES = [
         False,
         False,
         False,
-        "red",
     ),
     (
         "collected",
@@ -120,7 +113,6 @@ CN_STAGES = [
         False,
         False,
         False,
-        "grey",
     ),
     (
         "refund",
@@ -131,7 +123,6 @@ CN_STAGES = [
         False,
         True,
         True,
-        "grey",
     ),
 ]
 CN_FLOW = [
@@ -180,7 +171,6 @@ def install(apps=None) -> None:
             initial,
             term,
             approval,
-            colour,
         ) in enumerate(stages):
             by_code[s_code] = Stage.objects.create(
                 scheme=scheme,
@@ -193,7 +183,6 @@ def install(apps=None) -> None:
                 is_initial=initial,
                 is_termination=term,
                 needs_approval=approval,
-                colour=colour,
             )
         for source, target in flow:
             StageTransition.objects.create(

@@ -168,3 +168,32 @@ def test_lead_states_deal_stages_and_tasks_read_in_their_colours_without_violati
     ]:
         found += axe_violations(page, url)
     assert not found, "\n".join(found)
+
+
+def test_needs_and_lead_states_read_as_badges_without_violation(page, sign_in, sales):
+    """A client's needs in each status and the leads on the manager's day, as badges in the
+    sale's progress colours, keep AA contrast. (The caller's panel shows the same badges; its
+    action forms have violations of their own, so it is not among these pages yet.)"""
+    from django.urls import reverse
+
+    from kvartal.clients import services as clients
+    from kvartal.clients.models import Channel, LeadStatus, Need, NeedStatus
+
+    manager, buyer = sales["manager"], sales["client"]
+    for status in NeedStatus:
+        Need.objects.create(client=buyer, status=status, title=f"Need {status}")
+    call = Channel.objects.get(code="call")
+    for n, status in enumerate([LeadStatus.NEW, LeadStatus.IN_WORK]):
+        lead = clients.lead_create(
+            by=manager, channel=call, name=f"Лид {n}", phone=f"+7999000300{n}", manager=manager
+        )
+        if status != LeadStatus.NEW:
+            clients.lead_set_status(lead=lead, status=status, by=manager)
+    sign_in(manager)
+    found = []
+    for url in [
+        reverse("sales:client-detail", args=[buyer.pk]),
+        reverse("sales:my-day"),
+    ]:
+        found += axe_violations(page, url)
+    assert not found, "\n".join(found)

@@ -44,3 +44,15 @@ def test_a_registered_deal_shows_as_won_on_its_pages_and_in_its_history(client, 
     history = page.xpath("//ol[@class='timeline']/li[contains(@class, 'ev-deal')]/@class")
     assert not any("st-" in css for css in history)
     assert any("outcome-won" in css for css in history)
+
+
+def test_a_stage_has_no_colour_to_set_since_its_badge_follows_what_it_counts_as(client, admin_user):
+    """A setting that changes nothing shown is a defect: a stage's colour is its outcome's."""
+    assert "colour" not in {field.name for field in Stage._meta.get_fields()}
+    scheme = default_scheme()
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:sales_stagescheme_change", args=[scheme.pk]))
+    assert page.status_code == 200
+    names = lxml.html.fromstring(page.content.decode()).xpath("//*[@name]/@name")
+    assert any(name.endswith("-outcome") for name in names)
+    assert not any(name.endswith("-colour") for name in names)

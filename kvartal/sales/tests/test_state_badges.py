@@ -1,0 +1,68 @@
+"""On the manager's own pages a client's needs and a lead's state read as badges in the
+colours of a sale's progress (``outcome-…``), as on the lead pages: a satisfied need is a
+success, not a unit sold."""
+
+import lxml.html
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from kvartal.clients import services as clients
+from kvartal.clients.models import Channel, LeadStatus, Need, NeedStatus
+
+from .factories import make_client
+
+pytestmark = pytest.mark.django_db
+EN = {"accept-language": "en"}
+
+
+def en(choice) -> str:
+    with translation.override("en"):
+        return str(choice.label)
+
+
+def badges(root, where: str = ".") -> list[tuple[str, set[str]]]:
+    """(text, classes) of each badge inside ``where`` of ``root`` (a page or an element)."""
+    if isinstance(root, str):
+        root = lxml.html.fromstring(root)
+    return [
+        (span.text_content().strip(), set(span.get("class").split()))
+        for span in root.xpath(f"{where}//span[contains(@class, 'badge')]")
+    ]
+
+
+def test_a_clients_needs_show_in_progress_colours_on_the_client_card(client, manager):
+    buyer = make_client(manager=manager)
+    expected = {
+        NeedStatus.ACTIVE: "outcome-work",
+        NeedStatus.POSTPONED: "outcome-new",
+        NeedStatus.SATISFIED: "outcome-won",
+        NeedStatus.DROPPED: "outcome-lost",
+    }
+    for status in expected:
+        Need.objects.create(client=buyer, status=status, title=f"Need {status}")
+    client.force_login(manager)
+    html = client.get(reverse("sales:client-detail", args=[buyer.pk]), headers=EN).content.decode()
+    listed = badges(html, "//ul[contains(@class, 'needs-list')]")
+    assert dict(listed) == {en(status): {"badge", css} for status, css in expected.items()}
+    (shown,) = badges(html, "//dl[@class='kv']/dd[1]")  # the current need, in detail
+    assert shown == (en(NeedStatus.ACTIVE), {"badge", "outcome-work"})
+
+
+def test_my_day_shows_a_leads_state_as_its_badge(client, manager):
+    call = Channel.objects.get(code="call")
+    fresh = clients.lead_create(
+        by=manager, channel=call, name="Анна", phone="+79001110001", manager=manager
+    )
+    called = clients.lead_create(
+        by=manager, channel=call, name="Борис", phone="+79001110002", manager=manager
+    )
+    clients.lead_set_status(lead=called, status=LeadStatus.IN_WORK, by=manager)
+    client.force_login(manager)
+    html = client.get(reverse("sales:my-day"), headers=EN).content.decode()
+    rows = lxml.html.fromstring(html).xpath("//tr[td/a[contains(@href, '/leads/')]]")
+    shown = {row.xpath("string(td[2])").strip(): badges(row) for row in rows}
+    assert shown == {
+        str(fresh): [(en(LeadStatus.NEW), {"badge", "outcome-new"})],
+        str(called): [(en(LeadStatus.IN_WORK), {"badge", "outcome-work"})],
+    }
