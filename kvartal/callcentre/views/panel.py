@@ -90,7 +90,8 @@ def _caller_url(client, lead) -> str:
 
 def _render_caller(request, *, client, lead, call, status=200, message="", error=""):
     context = selectors.caller_context(client=client, lead=lead, call=call)
-    task_form = TaskForm(user=request.user)
+    # Four small forms on one panel: each names its own ids (two have a "manager").
+    task_form = TaskForm(user=request.user, auto_id="task_%s")
     task_form.fields["title"].widget.attrs["placeholder"] = task_form.fields["title"].label
     context.update(
         subject_url=_caller_url(client, lead),
@@ -101,9 +102,9 @@ def _render_caller(request, *, client, lead, call, status=200, message="", error
         script=scripts.walk(call) if call is not None else None,
         note_form=NoteForm(),
         task_form=task_form,
-        visit_form=VisitBookForm(client=client),
-        transfer_form=TransferForm(client=client),
-        outcome_form=OutcomeForm(),
+        visit_form=VisitBookForm(client=client, auto_id="visit_%s"),
+        transfer_form=TransferForm(client=client, auto_id="transfer_%s"),
+        outcome_form=OutcomeForm(auto_id="outcome_%s"),
         panels=client_panels(request, client) if client is not None else [],
     )
     template = "callcentre/_caller.html"

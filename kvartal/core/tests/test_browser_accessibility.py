@@ -172,8 +172,8 @@ def test_lead_states_deal_stages_and_tasks_read_in_their_colours_without_violati
 
 def test_needs_and_lead_states_read_as_badges_without_violation(page, sign_in, sales):
     """A client's needs in each status and the leads on the manager's day, as badges in the
-    sale's progress colours, keep AA contrast. (The caller's panel shows the same badges; its
-    action forms have violations of their own, so it is not among these pages yet.)"""
+    sale's progress colours, keep AA contrast, on the client card, the manager's day and the
+    operator's caller panel (whose four action forms each label every control)."""
     from django.urls import reverse
 
     from kvartal.clients import services as clients
@@ -196,4 +196,7 @@ def test_needs_and_lead_states_read_as_badges_without_violation(page, sign_in, s
         reverse("sales:my-day"),
     ]:
         found += axe_violations(page, url)
+    page.context.clear_cookies()  # signed out: the operator signs in next
+    sign_in(make_user(Role.OPERATOR))
+    found += axe_violations(page, reverse("callcentre:subject", args=["client", buyer.pk]))
     assert not found, "\n".join(found)
