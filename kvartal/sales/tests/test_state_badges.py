@@ -66,3 +66,19 @@ def test_my_day_shows_a_leads_state_as_its_badge(client, manager):
         str(fresh): [(en(LeadStatus.NEW), {"badge", "outcome-new"})],
         str(called): [(en(LeadStatus.IN_WORK), {"badge", "outcome-work"})],
     }
+
+
+def test_a_deals_stage_is_a_badge_on_the_client_card_and_my_day(client, manager):
+    """As on the deal pages: the stage in the colour of what it counts as."""
+    from .factories import make_deal, opened
+
+    buyer = make_client(manager=manager)
+    deal = make_deal(manager=manager, buyer=buyer, at=opened(days_ago=10))  # waits for a step
+    stage = (deal.stage.label, {"badge", deal.stage.badge_class})
+    client.force_login(manager)
+    card = client.get(reverse("sales:client-detail", args=[buyer.pk]), headers=EN)
+    (row,) = lxml.html.fromstring(card.content).xpath(f"//tr[td[1]='{deal.number}']")
+    assert badges(row) == [stage]
+    day = client.get(reverse("sales:my-day"), headers=EN)
+    (row,) = lxml.html.fromstring(day.content).xpath(f"//tr[td/a='{deal.number}']")
+    assert badges(row) == [stage]
