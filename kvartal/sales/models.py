@@ -16,7 +16,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -27,7 +27,7 @@ from kvartal.accounts.permissions import SALES_APPROVE, SALES_DEAL, has_capabili
 from kvartal.accounts.scoping import ScopedQuerySet
 from kvartal.clients.models import Agency, Client
 from kvartal.core.models import SettingsRow
-from kvartal.inventory.models import Building, Project, Unit, UnitStatus
+from kvartal.inventory.models import Building, Project, Readiness, Unit, UnitStatus
 
 from . import owing
 from .errors import ApprovalRequired, BtiRefused, DealClosed, DealError, StageMoveRefused
@@ -683,6 +683,26 @@ class DealCounter(models.Model):
 class DealQuerySet(ScopedQuerySet):
     owner_field = "manager"
     agency_field = "agency"
+
+    def waiting_for_a_step(self, now, *, stale_days: int):
+        """Open deals that have not moved for ``stale_days`` and whose next step is the sales
+        office's to take: their stage leads on to a stage that is not a termination, and the
+        sale is still in work — or it is bought and its building completed (the handover is
+        due). A bought deal in a building under construction waits for the building, and a
+        deal at its flow's last stage waits for nothing. Annotates ``moved_at``."""
+        onward = StageTransition.objects.filter(
+            source=OuterRef("stage"), target__is_termination=False
+        )
+        return (
+            self.filter(is_active=True, closed_at=None)
+            .filter(Exists(onward))
+            .filter(
+                Q(stage__outcome=StageOutcome.IN_WORK)
+                | Q(unit__building__readiness=Readiness.COMPLETED)
+            )
+            .annotate(moved_at=Max("events__at"))
+            .filter(moved_at__lt=now - timedelta(days=stale_days))
+        )
 
 
 class Deal(models.Model):

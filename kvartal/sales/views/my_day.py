@@ -2,7 +2,6 @@
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Max
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -43,9 +42,7 @@ def my_day(request):
     )
     deals = (
         Deal.objects.for_user(user)
-        .filter(is_active=True, closed_at=None)
-        .annotate(moved_at=Max("events__at"))
-        .filter(moved_at__lt=now - timedelta(days=STALE_DAYS))
+        .waiting_for_a_step(now, stale_days=STALE_DAYS)
         .select_related("stage", "unit")
         .order_by("moved_at", "pk")
     )
