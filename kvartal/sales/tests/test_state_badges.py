@@ -82,3 +82,22 @@ def test_a_deals_stage_is_a_badge_on_the_client_card_and_my_day(client, manager)
     day = client.get(reverse("sales:my-day"), headers=EN)
     (row,) = lxml.html.fromstring(day.content).xpath(f"//tr[td/a='{deal.number}']")
     assert badges(row) == [stage]
+
+
+def test_the_client_card_links_the_deals_its_reader_may_open(client, manager, other_manager):
+    """A client shared by two managers: each sees both deals listed, and opens only their own
+    from the card (the other's number is text, not a link to a page that would refuse)."""
+    from .factories import make_deal
+
+    buyer = make_client(manager=manager)
+    mine = make_deal(manager=manager, buyer=buyer)
+    theirs = make_deal(manager=other_manager, buyer=buyer)
+    client.force_login(manager)
+    page = lxml.html.fromstring(
+        client.get(reverse("sales:client-detail", args=[buyer.pk]), headers=EN).content
+    )
+    links = page.xpath("//table//a[contains(@href, '/app/deals/')]")
+    assert [(a.text, a.get("href")) for a in links] == [
+        (mine.number, reverse("sales:deal-detail", args=[mine.pk]))
+    ]
+    assert page.xpath(f"//tr[td[1]='{theirs.number}']")

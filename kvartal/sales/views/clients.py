@@ -19,7 +19,7 @@ from kvartal.clients.normalize import format_phone
 from kvartal.clients.selectors import matching_units, search_clients
 from kvartal.core.pages import paginate
 
-from ..models import Hold, Payment, with_shown_states
+from ..models import Deal, Hold, Payment, with_shown_states
 from ..selectors.clients import (
     FIGURES,
     client_deals,
@@ -126,6 +126,17 @@ def client_detail(request, pk):
     )
     now = timezone.now()
     deals = list(client_deals(client))
+    # A deal's number links to its page for the ones the reader may open (another manager's
+    # deal of a shared client is listed, not opened).
+    readable = (
+        set(
+            Deal.objects.for_user(request.user)
+            .filter(pk__in=[d.pk for d in deals])
+            .values_list("pk", flat=True)
+        )
+        if deals
+        else set()
+    )
     holds = list(Hold.objects.filter(client=client).select_related("unit__building", "manager"))
     payments = list(Payment.objects.filter(deal__in=[d.pk for d in deals]).select_related("deal"))
     open_tasks = list(client.tasks.open().select_related("assignee"))
@@ -145,6 +156,7 @@ def client_detail(request, pk):
             "need_changes": need_changes,
             "matches": list(matching_units(need, now=now)) if need else [],
             "deals": deals,
+            "readable_deals": readable,
             "open_tasks": open_tasks,
             "timeline": _timeline(client, deals=deals, holds=holds, payments=payments),
             "panels": client_panels(request, client),
