@@ -101,3 +101,22 @@ def test_the_client_card_links_the_deals_its_reader_may_open(client, manager, ot
         (mine.number, reverse("sales:deal-detail", args=[mine.pk]))
     ]
     assert page.xpath(f"//tr[td[1]='{theirs.number}']")
+
+
+def test_a_company_card_does_not_ask_for_a_personal_data_consent(client, manager):
+    """A legal entity's own details are not personal data: its card says so and offers no
+    consent to record; a person's card still asks for one."""
+    from kvartal.clients.models import ClientKind
+
+    company = make_client(manager=manager, kind=ClientKind.COMPANY, company_name="ООО «Вектор»")
+    person = make_client(manager=manager)
+    client.force_login(manager)
+    consent = reverse("clients:consent-create", args=[company.pk])
+    page = client.get(reverse("sales:client-detail", args=[company.pk]), headers=EN)
+    text = page.content.decode()
+    assert "contact people give their consent on their own cards" in text
+    assert "No consent recorded" not in text and consent not in text
+    page = client.get(reverse("sales:client-detail", args=[person.pk]), headers=EN)
+    text = page.content.decode()
+    assert "No consent recorded" in text
+    assert reverse("clients:consent-create", args=[person.pk]) in text
