@@ -65,10 +65,15 @@ class User(AbstractUser):
     @property
     def short_name(self) -> str:
         """'Иванова А.' — how people are shown in history rows and tables."""
-        if self.last_name:
-            initial = f" {self.first_name[:1]}." if self.first_name else ""
-            return f"{self.last_name}{initial}"
-        return self.username
+        return short_name(self.last_name, self.first_name, self.username)
+
+
+def short_name(last_name: str, first_name: str, username: str) -> str:
+    """``User.short_name`` from the three columns, for rows read as values."""
+    if last_name:
+        initial = f" {first_name[:1]}." if first_name else ""
+        return f"{last_name}{initial}"
+    return username
 
 
 class Notice(models.Model):

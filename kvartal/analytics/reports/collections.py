@@ -15,11 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from kvartal.accounts.models import Role, User
+from kvartal.accounts.models import short_name
 from kvartal.core.money import kopecks_sql
 from kvartal.inventory.models import UnitKind
 from kvartal.sales.models import Deal, Payment, PaymentLine
-from kvartal.sales.selectors import deals_with_money_due
 
 from ..base import Params, Report, register
 from ..facts import as_decimal, percent
@@ -75,7 +74,8 @@ class Overdue:
     at: list[Decimal]  # Σ overdue at the end of each day asked for
     today: Decimal  # Σ overdue today
     count: int  # deals overdue today
-    largest: list[int]  # the ids of those deals, largest debt first, at most MAX_OVERDUE_ROWS
+    # those deals as (id, overdue amount), largest debt first, at most MAX_OVERDUE_ROWS
+    largest: list[tuple[int, Decimal]]
 
 
 def overdue(params: Params, days: list[date], today: date) -> Overdue:
@@ -90,7 +90,9 @@ def overdue(params: Params, days: list[date], today: date) -> Overdue:
     minus received) is a running sum over its lines and payments in date order; a positive
     balance is owed from its date until the deal's next line or payment, or its termination.
     The statement returns, per date, how much owed money starts and stops there (and how many
-    deals), and the deals owing today, largest first; the sums at each day are added up here.
+    deals), and the deals owing today with their balance, largest first (a deal terminated
+    after ``today`` still owes on it, as the count says); the sums at each day are added up
+    here.
     The ORM writes the grouped lines, payments and terminations (filters, parameters, each
     backend's SQL); the SQL written here only combines them.
     """
@@ -136,18 +138,19 @@ def overdue(params: Params, days: list[date], today: date) -> Overdue:
             WHERE o.start < o.stop GROUP BY o.stop
         UNION ALL
         SELECT * FROM (
-            SELECT o.deal_id, o.start, o.balance, 0 FROM owed o WHERE o.stop IS NULL
+            SELECT o.deal_id, o.start, o.balance, 0 FROM owed o
+            WHERE o.stop IS NULL OR o.stop > %s
             ORDER BY o.balance DESC, o.deal_id LIMIT %s
         ) t
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*moves_params, *closed_params, MAX_OVERDUE_ROWS])
+        cursor.execute(sql, [*moves_params, *closed_params, today, MAX_OVERDUE_ROWS])
         rows = cursor.fetchall()
     changes: dict[date, list] = defaultdict(lambda: [ZERO, 0])
     largest = []
     for deal_id, on, amount, count in rows:
         if deal_id:
-            largest.append(deal_id)
+            largest.append((deal_id, as_decimal(amount)))
             continue
         change = changes[as_local_date(on)]
         change[0] += as_decimal(amount)
@@ -168,12 +171,6 @@ def overdue(params: Params, days: list[date], today: date) -> Overdue:
         count=at[today][1],
         largest=largest,
     )
-
-
-def _every_row_reader() -> User:
-    """The cashier's selector scopes deals by who reads them; a report is not scoped by rows
-    (it may be shared by link), so it reads as a director, who sees every row. Unsaved."""
-    return User(role=Role.DIRECTOR, is_active=True)
 
 
 def oldest_overdue(today: date) -> RawSQL:
@@ -225,15 +222,17 @@ def overdue_since(deal_ids: list[int], today: date) -> dict[int, date]:
     return {pk: since for pk, since in found.values_list("pk", "since") if since}
 
 
-def overdue_deals(deal_ids: list[int], today: date) -> list[dict]:
-    """The rows of the deals overdue today: the cashier's selection (``deals_with_money_due``:
-    the overdue amount, largest first) with the oldest unpaid due date (``oldest_overdue``).
-    One query for at most ``MAX_OVERDUE_ROWS`` deals, none without deals."""
-    if not deal_ids:
+def overdue_deals(largest: list[tuple[int, Decimal]], today: date) -> list[dict]:
+    """The rows of the deals overdue today, in the order of ``largest`` (``Overdue.largest``:
+    each deal with its overdue amount, the balance ``deals_with_money_due`` gives the cashier)
+    with the oldest unpaid due date (``oldest_overdue``). One query for at most
+    ``MAX_OVERDUE_ROWS`` deals, none without deals."""
+    if not largest:
         return []
-    found = list(
-        deals_with_money_due(_every_row_reader(), today=today)
-        .filter(pk__in=deal_ids, overdue_amount__gt=0)
+    amounts = dict(largest)
+    found = {
+        row[0]: row[1:]
+        for row in Deal.objects.filter(pk__in=amounts)
         .annotate(since=oldest_overdue(today))
         .values_list(
             "pk",
@@ -245,19 +244,20 @@ def overdue_deals(deal_ids: list[int], today: date) -> list[dict]:
             "manager__last_name",
             "manager__first_name",
             "manager__username",
-            "overdue_amount",
             "since",
         )
-    )
+    }
+    kinds = {kind: str(kind.label) for kind in UnitKind}
     rows = []
-    for _pk, number, kind, unit, project, building, last, first, username, amount, since in found:
+    for pk, amount in largest:
+        number, kind, unit, project, building, last, first, username, since = found[pk]
         since = as_local_date(since) if since else None
         rows.append(
             {
                 "number": number,
-                "unit": f"{UnitKind(kind).label} {unit}",
+                "unit": f"{kinds[kind]} {unit}",
                 "building": f"{project}, {building}",
-                "manager": User(last_name=last, first_name=first, username=username).short_name,
+                "manager": short_name(last, first, username),
                 "overdue": amount,
                 "since": since,
                 "days": (today - since).days if since else None,

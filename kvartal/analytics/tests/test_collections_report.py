@@ -304,18 +304,15 @@ def test_the_cashiers_list_drops_a_deal_paid_in_full_in_awkward_fractions(settin
     assert cashier_totals(due)["overdue_count"] == 0
 
 
-def test_the_oldest_overdue_line_follows_the_cashiers_allocation(settings):
-    """``overdue_since`` (one statement) gives the oldest overdue due date that
-    ``payment_states`` (the cashier's allocation in Python) gives, on schedules that test the
-    rule: payments tied to a line (short, in excess, a refund), money tied to no line, a
-    negative line, lines due the same day, awkward fractions; and deals owing nothing."""
-    from kvartal.analytics.reports.collections import overdue_since
-    from kvartal.sales.selectors import payment_states
+JAN, FEB, MAR, APR = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10), date(2026, 4, 10)
 
-    settings.TIME_ZONE = "Europe/Moscow"
+
+def awkward_schedules() -> list:
+    """Deals ``S-0`` … ``S-9`` on schedules that test the allocation rule, read on 20 March
+    2026: payments tied to a line (short, in excess, a refund), money tied to no line, a
+    negative line, lines due the same day, awkward fractions; and deals owing nothing."""
     units = make_floor_units(make_building(make_project()), floors=3)
-    today = date(2026, 3, 20)
-    jan, feb, mar, apr = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10), date(2026, 4, 10)
+    jan, feb, mar, apr = JAN, FEB, MAR, APR
     cases = [
         # (lines, loose payments, tied payments [(line index, amount)])
         ([(jan, M), (feb, M), (mar, M)], [D("1500000")], []),
@@ -350,6 +347,19 @@ def test_the_oldest_overdue_line_follows_the_cashiers_allocation(settings):
                 deal=deal, line=rows[index], received_on=date(2026, 3, 1), amount=amount
             )
         deals.append(deal)
+    return deals
+
+
+def test_the_oldest_overdue_line_follows_the_cashiers_allocation(settings):
+    """``overdue_since`` (one statement) gives the oldest overdue due date that
+    ``payment_states`` (the cashier's allocation in Python) gives, on every schedule of
+    ``awkward_schedules``."""
+    from kvartal.analytics.reports.collections import overdue_since
+    from kvartal.sales.selectors import payment_states
+
+    settings.TIME_ZONE = "Europe/Moscow"
+    deals, today = awkward_schedules(), date(2026, 3, 20)
+    jan, feb, mar = JAN, FEB, MAR
     states = payment_states({d.pk: d.price for d in deals}, today)
     expected = {pk: s.overdue_since for pk, s in states.items() if s.overdue_since}
     assert overdue_since([d.pk for d in deals], today) == expected
@@ -366,3 +376,34 @@ def test_the_oldest_overdue_line_follows_the_cashiers_allocation(settings):
         "S-8": None,
         "S-9": None,
     }
+
+
+def test_the_overdue_deals_owe_what_the_cashier_sees_overdue(settings):
+    """The report's list takes each deal's overdue amount from its own overdue statement;
+    on every schedule of ``awkward_schedules`` it is the cashier's ``overdue_amount``."""
+    from kvartal.sales.selectors.payments import deals_with_money_due
+
+    settings.TIME_ZONE = "Europe/Moscow"
+    awkward_schedules()
+    today = date(2026, 3, 20)
+    cashier = make_user(Role.CASHIER)
+    expected = {
+        d.number: d.overdue_amount
+        for d in deals_with_money_due(cashier, today=today)
+        if d.overdue_amount > 0
+    }
+    assert len(expected) == 6  # S-0, S-1, S-2, S-4, S-5 and S-7
+    rows = collections(Params.of(START, END), today=today).table("overdue_deals").rows
+    assert {r["number"]: r["overdue"] for r in rows} == expected
+    assert [r["overdue"] for r in rows] == sorted(expected.values(), reverse=True)
+
+
+def test_a_deal_terminated_after_the_day_read_is_listed_as_owing_on_it(history):
+    """Read as of 20 February, deal B-2 (terminated on 1 March) owed its February line: the
+    list names it, as the count of deals overdue does."""
+    result = collections(Params.of(START, END, project=history), today=date(2026, 2, 20))
+    rows = result.table("overdue_deals").rows
+    figures = {str(f.label): f.value for f in result.figures}
+    assert figures["Deals overdue today"] == len(rows)
+    assert "B-2" in {r["number"] for r in rows}
+    assert sum(r["overdue"] for r in rows) == figures["Overdue today"]
