@@ -186,7 +186,12 @@ def client_export(*, client: Client, by) -> dict:
             {"at": _iso(i.at), "kind": i.kind, "text": i.text} for i in client.interactions.all()
         ],
         "tasks": [
-            {"title": t.title, "due_at": _iso(t.due_at), "done_at": _iso(t.done_at)}
+            {
+                "title": t.title,
+                "due_at": _iso(t.due_at),
+                "all_day": t.all_day,  # due by the end of the day, no time set
+                "done_at": _iso(t.done_at),
+            }
             for t in client.tasks.all()
         ],
     }

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 
 from kvartal.accounts.models import Notice, Role
 from kvartal.clients import services
@@ -196,6 +197,25 @@ def test_export_holds_everything_and_is_logged(manager):
         }
     ]
     assert client.events.filter(kind=ClientEventKind.EXPORTED, actor=manager).exists()
+
+
+def test_export_says_which_tasks_are_all_day(manager):
+    """An all-day task is due by the end of its day: the export says so, next to the moment
+    it keeps, so that the end of the day is not read as a time someone set."""
+    client = person(manager)
+    due = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
+    services.task_create(by=manager, title="Позвонить", due_at=due, assignee=manager, client=client)
+    services.task_create(
+        by=manager,
+        title="Отправить договор",
+        due_at=due,
+        assignee=manager,
+        client=client,
+        all_day=True,
+    )
+    tasks = {t["title"]: t for t in services.client_export(client=client, by=manager)["tasks"]}
+    assert tasks["Позвонить"]["all_day"] is False
+    assert tasks["Отправить договор"]["all_day"] is True
 
 
 def test_erase_anonymises_the_person_and_keeps_the_deals_figures(manager):
