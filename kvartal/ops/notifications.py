@@ -14,10 +14,12 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
+from kvartal import audit
 from kvartal.accounts.models import Role, User
 from kvartal.accounts.notices import arg_date, arg_datetime, arg_money, arg_text, render_message
 from kvartal.accounts.services import notice_send
@@ -314,3 +316,29 @@ def preferences_save(*, user: User, choices: dict, language: str) -> Notificatio
         defaults={"choices": clean, "language": language if language in languages else ""},
     )
     return prefs
+
+
+# --- erasing a client's personal data ----------------------------------------------------
+
+ERASED = gettext_noop("A notice about a client whose personal data was erased.")
+
+
+def erase_client_deliveries(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
+    """The notifications' side of erasing a client's personal data (an erase handler of
+    ``clients.client_erase``): a hold's warning names the client, a task's reminder names
+    the client and the task's title. Their message becomes the neutral one about erased
+    data, with no arguments; who was told, of what kind and when stay. (The notice shown in
+    the app is the client service's to erase.)"""
+    from kvartal.clients.models import Task
+
+    ids = [c.pk for c in clients]
+    tasks = Task.objects.filter(Q(client_id__in=ids) | Q(lead__client_id__in=ids))
+    about = Q(args__client__in=sorted(names)) if names else Q(pk__in=[])
+    for pk in tasks.values_list("pk", flat=True):
+        about |= Q(key__startswith=f"task-due:{pk}:")
+    found = list(Delivery.objects.filter(about).values_list("pk", flat=True))
+    return {
+        "notifications": audit.update(
+            Delivery.objects.filter(pk__in=found), where={"ids": found}, message=ERASED, args={}
+        )
+    }

@@ -32,7 +32,6 @@ EXEMPT = {
     "kvartal.accounts.services.notices_mark_read": "one's own notices marked read",
     "kvartal.documents.services.active_template": "installs the shipped template once",
     "kvartal.accounts.services.notice_send": "an in-app notice to one user: no business data",
-    "kvartal.clients.services.work.tasks_remind": "the reminder job: notices only",
     "kvartal.callcentre.services.live_push": "the live panel's event stream, not data",
     "kvartal.callcentre.services.live_prune": "drops expired live-panel events",
     "kvartal.callcentre.services.summary_refresh": "a generated summary (derived data)",

@@ -60,11 +60,9 @@ from .privacy import (
     consent_withdraw,
 )
 from .work import (
-    REMIND_AHEAD,
     interaction_add,
     task_complete,
     task_create,
-    tasks_remind,
     visit_register,
 )
 
@@ -76,7 +74,6 @@ __all__ = [
     "MAX_IMPORT_ROWS",
     "MERGE_FILL",
     "PERSONAL_FIELDS",
-    "REMIND_AHEAD",
     "UTM_FIELDS",
     "_ImportAborted",
     "_active",
@@ -121,6 +118,5 @@ __all__ = [
     "round_robin_next",
     "task_complete",
     "task_create",
-    "tasks_remind",
     "visit_register",
 ]

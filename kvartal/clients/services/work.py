@@ -1,12 +1,8 @@
-"""Visits, interactions and tasks (and the task reminders)."""
+"""Visits, interactions and tasks (the reminders of tasks coming due: ``ops.notifications``)."""
 
-from datetime import timedelta
-
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -122,52 +118,3 @@ def task_complete(*, task: Task, by, at=None) -> Task:
     task.done_at = at or timezone.now()
     task.save(update_fields=["done_at"])
     return task
-
-
-REMIND_AHEAD = timedelta(minutes=30)
-
-
-def tasks_remind(now=None, ahead: timedelta = REMIND_AHEAD) -> int:
-    """Remind assignees of open tasks due within ``ahead`` (or overdue) that were not
-    reminded yet: an in-app notice, and an e-mail when ``EMAIL_HOST`` is configured.
-    Idempotent (each task is reminded once); the periodic ``sales_tick`` calls it.
-    Returns how many tasks were reminded."""
-    now = now or timezone.now()
-    due = (
-        Task.objects.coming_due(now, ahead)
-        .filter(reminded_at__isnull=True)
-        .select_related("assignee", "client")
-    )
-    mail = getattr(settings, "KVARTAL_SMTP", False)
-    count = 0
-    for task in due:
-        with transaction.atomic():
-            updated = Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(
-                reminded_at=now
-            )
-            if not updated:
-                continue  # another worker got it
-            when = formats.date_format(
-                timezone.localtime(task.due_at), _("d.m") if task.all_day else _("d.m H:i")
-            )
-            text = _("Task due %(when)s: %(title)s") % {"when": when, "title": task.title}
-            if task.client:
-                text += f" — {task.client.display_name}"
-            message = gettext_noop("Task due %(when)s: %(title)s")
-            args = {"when": task.due_arg(), "title": task.title}
-            if task.client:
-                message = gettext_noop("Task due %(when)s: %(title)s — %(client)s")
-                args["client"] = task.client.display_name
-            notice_send(
-                user=task.assignee, message=message, args=args, url=reverse("clients:my-tasks")
-            )
-            if mail and task.assignee.email:
-                send_mail(
-                    subject=_("Kvartal: task due %(when)s") % {"when": when},
-                    message=text,
-                    from_email=None,
-                    recipient_list=[task.assignee.email],
-                    fail_silently=True,
-                )
-            count += 1
-    return count

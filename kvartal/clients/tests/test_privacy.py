@@ -25,6 +25,7 @@ from kvartal.clients.models import (
 )
 from kvartal.core.errors import DomainError
 from kvartal.inventory.models import StatusChange
+from kvartal.ops.notifications import tasks_due_notify
 from kvartal.sales.models import DealEvent, Hold, HoldEvent, QueueEntry
 from kvartal.sales.services import deals as deal_services
 from kvartal.sales.services.holds import hold_cancel, hold_create, queue_join
@@ -114,7 +115,7 @@ def test_erase_leaves_the_surname_in_no_text_column_of_any_table(manager, three_
         client=target,
         note=f"{SURNAME} просил",
     )
-    services.tasks_remind()  # "Task due …: Позвонить … — Засекреченко Иван"
+    tasks_due_notify()  # "Task due …: Позвонить … — Засекреченко Иван"
     hold = hold_create(
         unit=three_units[0],
         client=target,

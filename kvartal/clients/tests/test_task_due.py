@@ -15,6 +15,7 @@ from kvartal.clients import services
 from kvartal.clients.models import Task
 from kvartal.clients.selectors import my_tasks
 from kvartal.core.widgets import date_input_format
+from kvartal.ops.notifications import tasks_due_notify
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,7 @@ def test_an_all_day_task_is_reminded_from_the_start_of_its_day_by_its_day(manage
         all_day=True,
         assignee=manager,
     )
-    assert services.tasks_remind(now=morning) == 1
+    assert tasks_due_notify(now=morning) == 1
     task.refresh_from_db()
     assert task.reminded_at == morning
     with translation.override("ru"):

@@ -12,6 +12,7 @@ from kvartal.clients import services
 from kvartal.clients.selectors import matching_units, my_tasks
 from kvartal.core.errors import DomainError
 from kvartal.inventory.models import UnitStatus
+from kvartal.ops.notifications import tasks_due_notify
 from kvartal.testing import make_building, make_section, make_user
 
 pytestmark = pytest.mark.django_db
@@ -78,8 +79,8 @@ def test_reminders_come_once_for_tasks_coming_due_in_the_app(manager):
     services.task_create(
         by=manager, title="потом", due_at=now + timedelta(days=1), assignee=manager
     )
-    assert services.tasks_remind(now=now) == 1
-    assert services.tasks_remind(now=now) == 0  # idempotent
+    assert tasks_due_notify(now=now) == 1
+    assert tasks_due_notify(now=now) == 0  # idempotent
     notice = Notice.objects.get(user=manager)
     assert "позвонить" in notice.text
     soon.refresh_from_db()
@@ -87,12 +88,15 @@ def test_reminders_come_once_for_tasks_coming_due_in_the_app(manager):
     assert mail.outbox == []  # no SMTP configured
 
 
-def test_reminders_go_by_email_when_smtp_is_configured(settings, manager):
+def test_reminders_go_by_email_when_smtp_is_configured(
+    settings, manager, django_capture_on_commit_callbacks
+):
     settings.KVARTAL_SMTP = True
     manager.email = "m@kvartal.test"
     manager.save()
     services.task_create(by=manager, title="договор", due_at=timezone.now(), assignee=manager)
-    assert services.tasks_remind() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks_due_notify() == 1
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["m@kvartal.test"]
     assert "договор" in mail.outbox[0].body
 

@@ -199,3 +199,36 @@ def test_the_settings_page_saves_choices(client, manager):
     assert prefs.language == "en"
     assert prefs.wants("task_due", "email") and not prefs.wants("task_due", "app")
     assert not prefs.wants("hold_ending", "app")
+
+
+def test_erasing_a_client_erases_the_notifications_about_them(manager):
+    """A hold's warning and a task's reminder keep the client's name (and the task's title)
+    in their delivery's arguments, which the e-mail is written from: erasing the client's
+    data leaves neither, and someone else's notifications as they were."""
+    from kvartal.clients.services import client_erase
+
+    hold = _hold(manager, 1)
+    Task.objects.create(
+        title="Перезвонить Ивановой",
+        due_at=timezone.now() + timedelta(minutes=10),
+        assignee=manager,
+        client=hold.client,
+        created_by=manager,
+    )
+    other = make_client(manager=manager, last_name="Петрова", first_name="Анна")
+    Task.objects.create(
+        title="Перезвонить Петровой",
+        due_at=timezone.now() + timedelta(minutes=10),
+        assignee=manager,
+        client=other,
+        created_by=manager,
+    )
+    assert holds_warn() == 1 and tasks_due_notify() == 2
+    client_erase(client=hold.client, by=manager)
+    kept = Delivery.objects.get(args__client="Петрова Анна")
+    assert kept.args["title"] == "Перезвонить Петровой"
+    erased = Delivery.objects.exclude(pk=kept.pk)
+    assert erased.count() == 2
+    assert {(d.message, str(d.args)) for d in erased} == {
+        ("A notice about a client whose personal data was erased.", "{}")
+    }

@@ -1,5 +1,7 @@
-"""The periodic job: finalise holds whose end has passed (and move their queues), remind
-of tasks coming due.
+"""The sales office's two periodic jobs at once, for a server without the scheduler: finalise
+holds whose end has passed (and move their queues), remind of tasks coming due. The same
+functions the scheduler runs (``kvartal.ops.tasks``: ``holds-expire``, ``tasks-remind``), so a
+reminder goes in the app and/or by e-mail as its assignee chose, once, whichever runs it.
 
 Run once (``manage.py sales_tick``) from cron, or ``--loop SECONDS`` beside the web server.
 Holds read as ended the moment they run out whether or not this runs; it only finalises
@@ -11,8 +13,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from kvartal.clients.services import tasks_remind
-from kvartal.sales.services.holds import holds_expire
+from kvartal.ops.tasks import holds_expire, tasks_remind
 
 
 class Command(BaseCommand):
