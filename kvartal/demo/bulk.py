@@ -133,7 +133,15 @@ from .history import PRICE, SALE, simulate
 from .people import COMPANIES, FEMALE_FIRST, LAST, MALE_FIRST, papers, person
 from .plan import BuildingDraft, ProjectDraft, plan
 from .promotions import create_promotions
-from .sales import HOLD_COMMENTS, LEAD_MESSAGE, TERMINATION, VISIT_ASKED, SalePath, SaleScript
+from .sales import (
+    HOLD_COMMENTS,
+    LEAD_MESSAGE,
+    TERMINATION,
+    VISIT_ASKED,
+    Enquiry,
+    SalePath,
+    SaleScript,
+)
 
 __all__ = ["BATCH", "generate_bulk", "sales_counts"]
 
@@ -890,6 +898,8 @@ class _Loader(SaleScript):
                     new=str(pk),
                 )
             )
+            for enquiry in self.enquiries(first_contact):
+                self._enquire(enquiry)
             self.sink.add(
                 Client(
                     id=pk,
@@ -987,6 +997,33 @@ class _Loader(SaleScript):
             )
         )
         return pk
+
+    def _enquire(self, enquiry: Enquiry) -> None:
+        """A request that led to no sale, as ``SalesReplay.enquire`` writes it."""
+        manager = self.managers[enquiry.manager]
+        lead_id = self._lead(
+            at=enquiry.at,
+            name=enquiry.name,
+            phone=enquiry.phone,
+            email=enquiry.email,
+            channel=enquiry.channel,
+            manager=manager,
+            message=enquiry.message,
+            status=enquiry.status,
+            lost=enquiry.reason,
+        )
+        if enquiry.moved_at is not None:
+            self.sink.add(
+                LeadEvent(
+                    lead_id=lead_id,
+                    at=enquiry.moved_at,
+                    actor_id=manager.pk,
+                    kind=LeadEventKind.STATUS,
+                    old=LeadStatus.NEW,
+                    new=enquiry.status,
+                    reason=enquiry.reason,
+                )
+            )
 
     # --- holds ----------------------------------------------------------------------------
 

@@ -22,12 +22,13 @@ from decimal import ROUND_DOWN, Decimal
 from django.utils import timezone
 
 from kvartal.accounts.models import Role
-from kvartal.clients.models import Channel, ConsentChannel
+from kvartal.clients.models import Channel, ConsentChannel, LeadStatus
 from kvartal.clients.services import (
     client_create,
     consent_record,
     lead_convert,
     lead_create,
+    lead_set_status,
     visit_register,
 )
 from kvartal.inventory.models import Unit
@@ -74,6 +75,24 @@ EXTENSION_REASONS = (
 )
 MANUAL_DISCOUNT_SHARE = 0.12  # deals with a small discount a manager may give (≤ the limit)
 LEAD_MESSAGE = "Интересует квартира, прошу перезвонить"
+ENQUIRY_MESSAGES = (
+    "Интересует квартира, прошу перезвонить",
+    "Пришлите планировки и цены",
+    "Есть ли двухкомнатные с отделкой?",
+    "Какие условия ипотеки?",
+)
+# Why the leads that bought nothing were lost (what managers type).
+LOST_REASONS = (
+    "Не дозвонились",
+    "Дорого",
+    "Выбрал другой ЖК",
+    "Не подошла планировка",
+    "Не одобрили ипотеку",
+    "Неактуально, купили вторичку",
+)
+# The people who enquired and bought nothing are numbered apart from the buyers (their phones
+# are unique for the number: ``person``).
+ENQUIRER_BASE = 5_000_000
 VISIT_ASKED = "Планировки, ипотека, сроки сдачи"
 TERMINATION = "Расторжение ДДУ по соглашению сторон"
 THOUSAND = Decimal(1000)
@@ -131,6 +150,22 @@ def draw_path(rng: random.Random, unit: int, managers: int, buyer: int) -> SaleP
     )
 
 
+@dataclass(frozen=True)
+class Enquiry:
+    """A request that led to no sale: a lead received, and lost or still being worked on."""
+
+    at: datetime
+    name: str
+    phone: str
+    email: str
+    message: str
+    channel: Channel
+    manager: int  # an index in the managers
+    status: str  # ``LeadStatus``: new, in work or lost
+    moved_at: datetime | None  # when it went in work or was lost (None: still new)
+    reason: str  # why it was lost
+
+
 class SaleScript:
     """The replay's decisions, drawn from one seeded generator in the order the events come,
     and the queue of the events the months schedule themselves (payments, holds running out).
@@ -144,6 +179,10 @@ class SaleScript:
         self.managers = managers
         self.rng = random.Random(f"{seed}/replay")
         self.pool_rng = random.Random(f"{seed}/buyers")
+        # The requests that led to no sale draw from their own generator: the sales' draws
+        # stay what they were.
+        self.enquiry_rng = random.Random(f"{seed}/enquiries")
+        self.enquirers = 0
         self.settings = SalesSettings.current()
         self.terms = sorted(HoldTerm.objects.filter(is_active=True).values_list("days", flat=True))
         self.promotions = [
@@ -185,6 +224,42 @@ class SaleScript:
 
     def channel(self) -> Channel:
         return self.rng.choices(self.channels, self.channel_weights)[0]
+
+    def enquiries(self, first_contact: datetime) -> list[Enquiry]:
+        """The other requests of the days a new buyer first called: one to four people who
+        asked and bought nothing, so about a lead in three ends in a sale. A request is
+        taken up within hours to days; one older than a fortnight at the data's end was lost
+        by then (with the manager's reason), a recent one may still be new or in work."""
+        rng = self.enquiry_rng
+        found = []
+        for _ in range(rng.choices((1, 2, 3, 4), (2, 3, 3, 2))[0]):
+            self.enquirers += 1
+            at = first_contact - timedelta(days=rng.randint(0, 6), hours=rng.randint(0, 9))
+            p = person(rng, ENQUIRER_BASE + self.enquirers)
+            channel = rng.choices(self.channels, self.channel_weights)[0]
+            moved_at = at + timedelta(hours=rng.randint(1, 96))
+            recent = END - at < timedelta(days=14)
+            if moved_at >= END:
+                status, moved_at, reason = LeadStatus.NEW, None, ""
+            elif recent and rng.random() < 0.6:
+                status, reason = LeadStatus.IN_WORK, ""
+            else:
+                status, reason = LeadStatus.LOST, rng.choice(LOST_REASONS)
+            found.append(
+                Enquiry(
+                    at=at,
+                    name=f"{p.last_name} {p.first_name} {p.middle_name}",
+                    phone=p.phone,
+                    email=p.email,
+                    message=rng.choice(ENQUIRY_MESSAGES),
+                    channel=channel,
+                    manager=rng.randrange(len(self.managers)),
+                    status=status,
+                    moved_at=moved_at,
+                    reason=reason,
+                )
+            )
+        return found
 
     def hold_end(self, at: datetime, until: datetime | None) -> datetime:
         """The decision comes later than the data: a term from the presets; else an hour after
@@ -328,6 +403,8 @@ class SalesReplay(SaleScript):
                 utm_source=channel.code if channel.code in ("yandex", "cian", "avito") else "",
             )
             client = lead_convert(lead=lead, by=manager, at=first_contact + timedelta(hours=2))
+            for enquiry in self.enquiries(first_contact):
+                self.enquire(enquiry)
             client.created_at = first_contact
             # The passport the buyer shows at the office (the deal's documents print it).
             shown = papers(path.buyer, at.date())
@@ -352,6 +429,30 @@ class SalesReplay(SaleScript):
             )
         self.clients[key] = client
         return client
+
+    def enquire(self, enquiry: Enquiry) -> None:
+        """A request that led to no sale, through the lead services."""
+        manager = self.managers[enquiry.manager]
+        channel = enquiry.channel
+        lead = lead_create(
+            by=manager,
+            channel=channel,
+            name=enquiry.name,
+            phone=enquiry.phone,
+            email=enquiry.email,
+            message=enquiry.message,
+            manager=manager,
+            at=enquiry.at,
+            utm_source=channel.code if channel.code in ("yandex", "cian", "avito") else "",
+        )
+        if enquiry.moved_at is not None:
+            lead_set_status(
+                lead=lead,
+                status=enquiry.status,
+                by=manager,
+                reason=enquiry.reason,
+                at=enquiry.moved_at,
+            )
 
     # --- events ---------------------------------------------------------------------------
 

@@ -182,9 +182,10 @@ def lead_assign(*, lead: Lead, manager: User, by) -> Lead:
 
 @transaction.atomic
 @audit.service
-def lead_set_status(*, lead: Lead, status: str, by, reason: str = "") -> Lead:
+def lead_set_status(*, lead: Lead, status: str, by, reason: str = "", at=None) -> Lead:
     """Move a lead along ``LEAD_TRANSITIONS``. Lost needs a reason. Converting has its own
-    service (``lead_convert``)."""
+    service (``lead_convert``). ``at``: when it happened (an import, the demo's history; now
+    by default)."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if status == LeadStatus.CONVERTED:
         raise DomainError(_("Convert a lead with the “Convert” action."))
@@ -200,7 +201,7 @@ def lead_set_status(*, lead: Lead, status: str, by, reason: str = "") -> Lead:
     lead.status = status
     lead.lost_reason = reason if status == LeadStatus.LOST else ""
     lead.save(update_fields=["status", "lost_reason"])
-    _lead_event(lead, LeadEventKind.STATUS, by, old=old, new=status, reason=reason)
+    _lead_event(lead, LeadEventKind.STATUS, by, old=old, new=status, reason=reason, at=at)
     return lead
 
 

@@ -146,9 +146,17 @@ def rows() -> dict[str, list]:
         "consents": Consent.objects.values_list("client__phone", "given_at", "text_version"),
         "visits": Visit.objects.values_list("client__phone", "at", "units_shown__code"),
         "leads": Lead.objects.values_list(
-            "phone", "status", "created_at", "channel__code", "utm_source", "manager__username"
+            "phone",
+            "status",
+            "created_at",
+            "channel__code",
+            "utm_source",
+            "manager__username",
+            "name",
+            "message",
+            "lost_reason",
         ),
-        "lead events": LeadEvent.objects.values_list("lead__phone", "at", "kind", "old"),
+        "lead events": LeadEvent.objects.values_list("lead__phone", "at", "kind", "old", "reason"),
         "notices": [
             (user, at, _by_code(url), message, text)
             for user, at, url, message, text in Notice.objects.values_list(
