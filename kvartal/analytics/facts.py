@@ -5,8 +5,9 @@ seed's definition — together with the deal the unit was in at that moment (the
 the unit joined at or before the change, ``DealUnit``): the unit's own price, contract area
 and list price in that deal (a deal of three units is three sales, its money split by the
 units' prices), the deal's manager and promotion. One query whatever the period; the rows
-are small tuples. A report that only sums them reads ``sales_by_day``: the same rows summed
-per local day and unit type by the database, a row per day and type instead of per sale.
+are small tuples. A report that only sums them reads ``sales_by_step``: the same rows summed
+by the database per unit type and local day — or per week, month, quarter or year, what the
+step is rolled up from — a row per group instead of per sale.
 """
 
 from collections import defaultdict
@@ -15,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import F, IntegerField, Value
-from django.db.models.functions import TruncDate
+from django.db.models import DateTimeField, F, IntegerField, Value
+from django.db.models.functions import Trunc, TruncDate
 from django.utils import timezone
 
 from kvartal.core.money import kopecks_sql
@@ -24,7 +25,19 @@ from kvartal.inventory.models import StatusChange, UnitStatus
 from kvartal.sales.models import Deal, DealUnit
 
 from .base import Params, unit_type
-from .periods import as_local_date
+from .periods import Step, as_local_date
+
+# What the database may group sales by for each step: the coarsest local truncation whose
+# starts every step start is made of (a half-year of two quarters). ``Period.bucket`` still
+# rolls them up into steps (a truncation's start is its own step start, or inside it), so the
+# rule of steps stays in one place (``periods``); the database only returns fewer rows.
+GROUPING = {
+    Step.WEEK: "week",  # Monday, as ``step_start``, on every backend Django supports
+    Step.MONTH: "month",
+    Step.QUARTER: "quarter",
+    Step.HALF: "quarter",
+    Step.YEAR: "year",
+}
 
 
 @dataclass(slots=True)
@@ -43,12 +56,15 @@ class Sale:
     deal_id: int | None
 
 
-def _sold_rows(params: Params, by_manager: bool, *, where: bool = True) -> tuple[str, list, object]:
+def _sold_rows(
+    params: Params, by_manager: bool, *, where: bool = True, grouping: str | None = None
+) -> tuple[str, list, object]:
     """The SQL of the sold rows (``x.c0`` … ``x.c12``, the columns of ``Sale`` in order, and
     ``x.moment``) with its parameters and connection: the sold status changes of the period
     under the unit filters (and the manager and the viewer's team, if ``by_manager``), each
     joined to the latest deal unit it was in at that moment. Without ``where`` the project
-    column is NULL (no join with the buildings).
+    column is NULL (no join with the buildings). ``c1`` is the local day, or with
+    ``grouping`` (a kind of ``Trunc``: week, month …) the start of that local week, month …
 
     The sold rows are an ORM query, with the local day computed by the database, joined to
     the deals of their units opened by then, a window keeping the latest per row. A plain
@@ -68,7 +84,11 @@ def _sold_rows(params: Params, by_manager: bool, *, where: bool = True) -> tuple
             uid=F("unit_id"),
             moment=F("at"),
             price_then=F("price"),
-            day=TruncDate("at", tzinfo=timezone.get_current_timezone()),
+            day=TruncDate("at", tzinfo=timezone.get_current_timezone())
+            if grouping is None
+            else Trunc(
+                "at", grouping, output_field=DateTimeField(), tzinfo=timezone.get_current_timezone()
+            ),
             kind=F("unit__kind"),
             rooms=F("unit__rooms"),
             size=F("unit__total_area"),
@@ -149,11 +169,13 @@ def sales(params: Params, *, by_manager: bool = True) -> list[Sale]:
 
 def sales_by_step(params: Params, *, by_manager: bool = True) -> dict[tuple[date, str], "Totals"]:
     """The sales of ``sales(params)`` summed per step of the period and unit type:
-    ``{(step start, type): Totals}``. One query: the database sums them per local day, kind
-    and rooms (a row per day and type, not per sale); the days are rolled up into steps here,
-    as everywhere (``periods``). The sums are rounded to the kopeck in SQL (SQLite adds
-    REALs), so they equal the sums of the rows ``sales`` reads."""
-    rows_sql, values, connection = _sold_rows(params, by_manager, where=False)
+    ``{(step start, type): Totals}``. One query: the database sums them per kind, rooms and
+    local day, or week, month … (``GROUPING``: a row per group, not per sale); those are
+    rolled up into steps here, as everywhere (``periods``). The sums are rounded to the
+    kopeck in SQL (SQLite adds REALs), so they equal the sums of the rows ``sales`` reads."""
+    rows_sql, values, connection = _sold_rows(
+        params, by_manager, where=False, grouping=GROUPING.get(params.period.step)
+    )
     sums = ", ".join(kopecks_sql(f"SUM(x.c{n})") for n in (7, 8, 9))
     with connection.cursor() as cursor:
         cursor.execute(

@@ -183,3 +183,35 @@ def test_the_manager_filter_on_the_sums(history):
     assert REPORTS["sales"].result(mine).table("by_step").total["count"] == 1
     nobody = Params.of(date(2026, 1, 1), date(2026, 3, 31), team=frozenset())
     assert REPORTS["sales"].result(nobody).table("by_step").total["count"] == 0
+
+
+@pytest.mark.parametrize("step", list(Step))
+def test_every_step_sums_what_the_sales_rows_roll_up_to(settings, step):
+    """The database groups the sales by the local week, month, quarter or year a step is made
+    of (``facts.GROUPING``), not by day: for every step, the table is the sales one by one
+    (``facts.sales``) rolled up by ``Period.bucket``, with sales at local midnights that UTC
+    puts on the other side of a week, month, quarter, half-year and year."""
+    from collections import Counter
+
+    from kvartal.analytics.facts import sales
+
+    settings.TIME_ZONE = "Europe/Moscow"
+    units = make_floor_units(floors=3)
+    moments = [
+        msk(2025, 12, 31, 23, 30),  # a year's last half-hour: 20:30 UTC
+        msk(2026, 1, 1, 0, 10),  # a year's first minutes: the day before in UTC
+        msk(2026, 3, 29, 23, 50),  # a Sunday night
+        msk(2026, 3, 30, 0, 5),  # the Monday after, the day before in UTC
+        msk(2026, 3, 31, 23, 59),  # a quarter's last minute
+        msk(2026, 4, 1, 0, 1),  # the next quarter's first
+        msk(2026, 6, 30, 23, 45),  # a half-year's last minutes
+        msk(2026, 7, 1, 0, 15),  # the next half-year's first
+    ]
+    for unit, at in zip(units, moments, strict=False):
+        sell(unit, at)
+    params = Params.of(date(2025, 12, 1), date(2026, 7, 31), step)
+    expected = Counter(params.period.bucket(s.day) for s in sales(params))
+    assert sum(expected.values()) == len(moments)
+    rows = REPORTS["sales"].result(params).table("by_step").rows
+    counts = dict(zip(params.period.steps(), [r["count"] for r in rows], strict=True))
+    assert {s: n for s, n in counts.items() if n} == dict(expected)
