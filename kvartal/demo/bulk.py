@@ -1289,16 +1289,28 @@ class _Loader(SaleScript):
         data = {"registration_number": number, "registration_date": str(at.date())}
         manager = self.managers[path.manager]
         self._move(deal, self.stages["registered"], at, manager, data=data)
-        self._paid_in_full(deal, at, manager)
+        self._paid_in_full(path, at, manager)
 
-    def _paid_in_full(self, deal: Deal, at, by) -> None:
-        """A registered deal whose buyers have paid everything moves on to "paid"."""
+    def _paid_in_full(self, path: SalePath, at, by) -> None:
+        """A registered deal whose buyers have paid everything moves on to "paid", and is
+        handed over later (``hand_over_later``)."""
+        deal = path.deal
         paid = self.stages.get("paid")
         received = self.received[deal.id]
         registered = self.stages["registered"].pk
         if paid is not None and deal.stage_id == registered and received >= deal.price:
             data = {"paid": _money(received), "due": _money(deal.price)}
             self._move(deal, paid, at, by, data=data)
+            self.hand_over_later(path, at, self.units[deal.unit_id].completion)
+
+    def on_handover(self, at: datetime, path: SalePath, extra) -> None:
+        """``deal_move`` to "handed over" with the act's date (``SalesReplay.on_handover``)."""
+        deal, handed = path.deal, self.stages.get("handed_over")
+        if not deal.is_active or handed is None or deal.stage_id != self.stages["paid"].pk:
+            return
+        deal.act_date = timezone.localdate(at)
+        data = {"act_date": str(deal.act_date)}
+        self._move(deal, handed, at, self.managers[path.manager], data=data)
 
     def on_payment(self, at: datetime, path: SalePath, lines: list[PaymentLine]) -> None:
         deal = path.deal
@@ -1330,7 +1342,7 @@ class _Loader(SaleScript):
             "outstanding": str(outstanding - amount),
         }
         self._deal_event(deal, DealEventKind.PAYMENT, self.cashier, at, data=data)
-        self._paid_in_full(deal, at, self.managers[path.manager])
+        self._paid_in_full(path, at, self.managers[path.manager])
 
     def on_terminate(self, at: datetime, path: SalePath, extra) -> None:
         self._move(path.deal, self.termination, at, self.head, reason=TERMINATION)

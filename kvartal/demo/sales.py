@@ -16,7 +16,7 @@ in the same order, so the same seed gives the same rows either way
 import heapq
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
@@ -183,6 +183,7 @@ class SaleScript:
         # stay what they were.
         self.enquiry_rng = random.Random(f"{seed}/enquiries")
         self.enquirers = 0
+        self.handover_rng = random.Random(f"{seed}/handovers")
         self.settings = SalesSettings.current()
         self.terms = sorted(HoldTerm.objects.filter(is_active=True).values_list("days", flat=True))
         self.promotions = [
@@ -224,6 +225,19 @@ class SaleScript:
 
     def channel(self) -> Channel:
         return self.rng.choices(self.channels, self.channel_weights)[0]
+
+    def hand_over_later(self, path: SalePath, paid_at: datetime, completion: date | None):
+        """A unit paid for in full is handed over (the act signed) two to eight weeks after
+        both the last payment and its building's completion; not before the data's end, the
+        deal waits at "paid", as My day then lists it. Draws from its own generator."""
+        if completion is None:
+            return
+        rng = self.handover_rng
+        start = max(timezone.localdate(paid_at), completion)
+        day = start + timedelta(days=rng.randint(14, 56))
+        at = timezone.make_aware(datetime.combine(day, time(11, rng.randint(0, 59))))
+        if at < END:
+            self.push(at, "handover", path)
 
     def enquiries(self, first_contact: datetime) -> list[Enquiry]:
         """The other requests of the days a new buyer first called: one to four people who
@@ -556,6 +570,24 @@ class SalesReplay(SaleScript):
         ):
             deal_services.deal_move(deal=deal, stage=paid, by=self.managers[path.manager], at=at)
             path.stage = "paid"
+            completion = Unit.objects.filter(pk=path.unit).values_list(
+                "building__completion_date", flat=True
+            )
+            self.hand_over_later(path, at, completion.get())
+
+    def on_handover(self, at: datetime, path: SalePath, extra) -> None:
+        """The handover act of a unit paid for in full (``hand_over_later``)."""
+        handed = self.stages.get("handed_over")
+        if path.stage != "paid" or handed is None:
+            return  # terminated meanwhile, or a flow without a handover
+        deal_services.deal_move(
+            deal=Deal.objects.select_related("stage").get(pk=path.deal.pk),
+            stage=handed,
+            by=self.managers[path.manager],
+            act_date=timezone.localdate(at),
+            at=at,
+        )
+        path.stage = "handed_over"
 
     def on_payment(self, at: datetime, path: SalePath, lines) -> None:
         if path.stage == "terminated":

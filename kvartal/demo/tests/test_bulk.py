@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from kvartal.accounts.models import Role
 from kvartal.clients.models import Lead, LeadStatus
@@ -177,6 +177,14 @@ def test_the_history_has_every_kind_of_move(loaded):
     assert not Lead.objects.filter(status=LeadStatus.LOST, lost_reason="").exists()
     stale = Lead.objects.filter(status__in=open_, created_at__lt=END - timedelta(days=14))
     assert not stale.exists()
+    # Units paid for in completed buildings are handed over, the act after the completion.
+    handed = Deal.objects.filter(stage__code="handed_over")
+    assert handed.exists()
+    assert not handed.filter(
+        Q(act_date__isnull=True)
+        | Q(act_date__gte=END.date())
+        | Q(act_date__lt=F("unit__building__completion_date"))
+    ).exists()
 
 
 def test_units_were_created_where_their_history_starts_and_the_past_board_shows_them(loaded):

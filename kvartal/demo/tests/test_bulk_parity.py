@@ -108,6 +108,7 @@ def rows() -> dict[str, list]:
             "signed_on",
             "registration_number",
             "registration_date",
+            "act_date",
             "closed_at",
             "termination_reason",
             "owes_from",
