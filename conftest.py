@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from kvartal.accounts.models import Role
-from kvartal.testing import make_user
+from kvartal.testing import browser_sign_in, make_user
 
 
 @pytest.fixture
@@ -193,13 +193,7 @@ def sign_in(page):
     """Sign in through the real login form."""
 
     def do(user):
-        from kvartal.testing import PASSWORD
-
-        page.goto("/accounts/login/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/app/**")
+        browser_sign_in(page, user)
         return page
 
     return do

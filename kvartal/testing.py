@@ -26,6 +26,17 @@ def make_user(role: str = Role.SALES_MANAGER, **fields) -> User:
     return user
 
 
+def browser_sign_in(page, user: User):
+    """Sign ``user`` in through the real login form in a Playwright ``page`` (its context's
+    base URL the live server's); the page is left on the user's start page."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/app/**")
+    return page
+
+
 def make_project(**fields) -> Project:
     fields.setdefault("name", f"ЖК Тестовый {next(_seq)}")
     fields.setdefault("city", "Екатеринбург")

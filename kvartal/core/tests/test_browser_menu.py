@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from kvartal.accounts.models import Role
-from kvartal.testing import PASSWORD, make_user
+from kvartal.testing import browser_sign_in, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,11 +33,7 @@ def open_page(browser, live_server):
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/app/**")
+        browser_sign_in(page, user)
         return page
 
     yield do

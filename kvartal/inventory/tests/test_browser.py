@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from kvartal.inventory.models import PriceChange, Unit
-from kvartal.testing import make_building, make_section
+from kvartal.testing import browser_sign_in, make_building, make_section
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -97,13 +97,7 @@ def test_the_chessboard_is_usable_on_a_phone(browser, live_server, keeper, build
         base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="en-US"
     )
     page = context.new_page()
-    from kvartal.testing import PASSWORD
-
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", keeper.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/app/**")
+    browser_sign_in(page, keeper)
     page.goto(f"/app/buildings/{building.pk}/")
     # The menu folds into a button; the board scrolls sideways instead of breaking the page.
     expect(page.locator(".nav-burger")).to_be_visible()
@@ -126,7 +120,7 @@ def test_the_back_office_pages_fit_a_phone(browser, live_server, keeper, manager
     from kvartal.sales.services.payments import schedule_generate
     from kvartal.sales.tests.factories import make_client, make_deal
     from kvartal.showcase.models import ProjectShowcase
-    from kvartal.testing import PASSWORD, make_user
+    from kvartal.testing import make_user
 
     project = building.project
     ProjectShowcase.objects.create(project=project, is_published=True)
@@ -155,11 +149,7 @@ def test_the_back_office_pages_fit_a_phone(browser, live_server, keeper, manager
         )
         page = context.new_page()
         if user is not None:
-            page.goto("/accounts/login/")
-            page.fill("input[name=username]", user.username)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/app/**")
+            browser_sign_in(page, user)
         response = page.goto(url)
         assert response is not None and response.ok, url
         width = page.evaluate("document.documentElement.scrollWidth")
@@ -182,7 +172,7 @@ def test_the_cashier_list_fits_a_desktop_screen(browser, live_server, manager, b
     from kvartal.accounts.models import Role
     from kvartal.sales.models import PaymentLine
     from kvartal.sales.tests.factories import make_client, make_deal, opened
-    from kvartal.testing import PASSWORD, make_user
+    from kvartal.testing import make_user
 
     today = timezone.localdate()
     for n, unit in enumerate(Unit.objects.filter(building=building).order_by("pk")[:3]):
@@ -210,11 +200,7 @@ def test_the_cashier_list_fits_a_desktop_screen(browser, live_server, manager, b
         base_url=live_server.url, viewport={"width": 1280, "height": 800}, locale="ru-RU"
     )
     page = context.new_page()
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", cashier.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/app/**")
+    browser_sign_in(page, cashier)
     page.goto(reverse("sales:cashier"))
     scroll, room = page.evaluate(
         "(() => { const w = document.querySelector('table.cashier').closest('.table-wrap')"

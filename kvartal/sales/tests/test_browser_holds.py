@@ -15,7 +15,12 @@ from kvartal.clients.services import client_create
 from kvartal.inventory.models import StatusChange, Unit
 from kvartal.sales.models import Hold, HoldEvent, HoldTerm
 from kvartal.sales.services.holds import hold_create
-from kvartal.testing import PASSWORD, make_building, make_section, make_user
+from kvartal.testing import (
+    browser_sign_in,
+    make_building,
+    make_section,
+    make_user,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -98,11 +103,7 @@ def test_two_managers_race_for_one_unit_and_one_wins(browser, live_server, build
         context = browser.new_context(base_url=live_server.url, locale="en-US")
         context.set_default_timeout(10_000)
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/app/**")
+        browser_sign_in(page, user)
         page.goto(f"/app/units/{unit.pk}/hold/")
         _fill_new_client(page, f"Гонщик{n}", f"+7912555200{n}")
         contexts.append(context)

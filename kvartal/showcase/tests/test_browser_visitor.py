@@ -142,13 +142,9 @@ def _manager_finds_the_footprint(page, manager, lead, first, second):
     from django.urls import reverse
 
     from kvartal.core.tests.test_browser_accessibility import axe_violations
-    from kvartal.testing import PASSWORD
+    from kvartal.testing import browser_sign_in
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", manager.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/app/**")
+    browser_sign_in(page, manager)
     page.goto(reverse("clients:lead-detail", args=[lead.pk]))
     page.locator(".page-head .actions a", has_text="Convert").click()
     page.locator("form button[type=submit]", has_text="Convert").click()
