@@ -771,7 +771,7 @@ class _Loader(SaleScript):
             else:
                 new_status, reason = group.split("|", 1)
                 self.open(at, payloads, new_status, reason)
-        self.play_due(END)
+        self.play_to_end()
 
     # --- inventory ------------------------------------------------------------------------
 
@@ -899,7 +899,7 @@ class _Loader(SaleScript):
                 )
             )
             for enquiry in self.enquiries(first_contact):
-                self._enquire(enquiry)
+                self.enquire(enquiry)
             self.sink.add(
                 Client(
                     id=pk,
@@ -998,7 +998,7 @@ class _Loader(SaleScript):
         )
         return pk
 
-    def _enquire(self, enquiry: Enquiry) -> None:
+    def enquire(self, enquiry: Enquiry) -> None:
         """A request that led to no sale, as ``SalesReplay.enquire`` writes it."""
         manager = self.managers[enquiry.manager]
         lead_id = self._lead(

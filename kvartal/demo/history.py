@@ -266,4 +266,4 @@ def replay(events: list[tuple], people, managers: list, seed: int, say=lambda li
                 reason=reason,
                 at=at,
             )
-    sales.play_due(END)
+    sales.play_to_end()

@@ -210,6 +210,16 @@ class SaleScript:
         while self.later and self.later[0][0] < until:
             yield heapq.heappop(self.later)
 
+    def play_to_end(self) -> None:
+        """The data's end: the later events up to it, then the requests of its last two days
+        that nobody has called back yet (``fresh_enquiries``)."""
+        self.play_due(END)
+        for enquiry in self.fresh_enquiries():
+            self.enquire(enquiry)
+
+    def enquire(self, enquiry: "Enquiry") -> None:
+        raise NotImplementedError  # each loader writes a request its own way
+
     def play_due(self, until: datetime) -> None:
         for at, _seq, action, path, extra in self.due(until):
             self.apply(at, action, path, extra)
@@ -238,6 +248,30 @@ class SaleScript:
         at = timezone.make_aware(datetime.combine(day, time(11, rng.randint(0, 59))))
         if at < END:
             self.push(at, "handover", path)
+
+    def fresh_enquiries(self) -> list[Enquiry]:
+        """Two requests a manager from the last two days, still new: what My day and the
+        leads page give to call back."""
+        rng = self.enquiry_rng
+        found = []
+        for n in range(2 * len(self.managers)):
+            self.enquirers += 1
+            p = person(rng, ENQUIRER_BASE + self.enquirers)
+            found.append(
+                Enquiry(
+                    at=END - timedelta(hours=rng.randint(1, 47), minutes=rng.randint(0, 59)),
+                    name=f"{p.last_name} {p.first_name} {p.middle_name}",
+                    phone=p.phone,
+                    email=p.email,
+                    message=rng.choice(ENQUIRY_MESSAGES),
+                    channel=rng.choices(self.channels, self.channel_weights)[0],
+                    manager=n % len(self.managers),
+                    status=LeadStatus.NEW,
+                    moved_at=None,
+                    reason="",
+                )
+            )
+        return found
 
     def enquiries(self, first_contact: datetime) -> list[Enquiry]:
         """The other requests of the days a new buyer first called: one to four people who
