@@ -516,3 +516,36 @@ def test_an_erased_client_takes_no_interaction_on_the_page(client, admin_user):
     )
     assert response.status_code == 409  # a rule refused it (400: bad input)
     assert target.interactions.count() == 0
+
+
+def test_the_leads_list_opens_on_the_leads_still_to_work_on(client, manager):
+    """Most leads end converted or lost: the list opens on the rest, and "all" (or a status)
+    shows the others; with nothing open it says so and links to all of them."""
+    call = Channel.objects.get(code="call")
+
+    def lead(name, phone):
+        return services.lead_create(by=manager, channel=call, name=name, phone=phone)
+
+    fresh, working, lost = (
+        lead("Новый", "+79001110001"),
+        lead("В работе", "+79001110002"),
+        lead("Потерянный", "+79001110003"),
+    )
+    services.lead_set_status(lead=working, status=LeadStatus.IN_WORK, by=manager)
+    services.lead_set_status(lead=lost, status=LeadStatus.LOST, by=manager, reason="Дорого")
+    converted = lead("Купивший", "+79001110004")
+    services.lead_convert(lead=converted, by=manager)
+    client.force_login(manager)
+    url = reverse("clients:lead-list")
+
+    def listed(query=""):
+        response = client.get(url + query)
+        return {row.pk for row in response.context["page"]}, response.content.decode()
+
+    assert listed()[0] == {fresh.pk, working.pk}
+    assert listed("?status=all")[0] == {fresh.pk, working.pk, lost.pk, converted.pk}
+    assert listed("?status=lost")[0] == {lost.pk}
+    services.lead_set_status(lead=fresh, status=LeadStatus.LOST, by=manager, reason="Дорого")
+    services.lead_set_status(lead=working, status=LeadStatus.LOST, by=manager, reason="Дорого")
+    rows, page = listed()
+    assert not rows and 'href="?status=all"' in page

@@ -38,10 +38,13 @@ def lead_list(request):
     leads = Lead.objects.for_user(request.user).select_related(
         "channel", "manager", "client", "unit"
     )
-    status = request.GET.get("status", "")
+    # The leads still to work on unless another status (or "all") is asked for: most leads
+    # end converted or lost, and a manager opens the list to call the rest.
+    status = request.GET.get("status") or "open"
     if status in LeadStatus.values:
         leads = leads.filter(status=status)
-    elif status == "open":
+    elif status != "all":
+        status = "open"
         leads = leads.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.LOST])
     channel = request.GET.get("channel", "")
     if channel:
