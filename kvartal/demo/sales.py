@@ -150,6 +150,15 @@ def draw_path(rng: random.Random, unit: int, managers: int, buyer: int) -> SaleP
     )
 
 
+def _office_hours(day: datetime, rng: random.Random) -> datetime:
+    """A moment of ``day``'s local date between 9:00 and 18:59, when requests come and calls
+    are made (a walk-in at five in the morning reads wrong)."""
+    local = timezone.localtime(day).date()
+    return timezone.make_aware(
+        datetime.combine(local, time(rng.randint(9, 18), rng.randint(0, 59)))
+    )
+
+
 @dataclass(frozen=True)
 class Enquiry:
     """A request that led to no sale: a lead received, and lost or still being worked on."""
@@ -259,7 +268,7 @@ class SaleScript:
             p = person(rng, ENQUIRER_BASE + self.enquirers)
             found.append(
                 Enquiry(
-                    at=END - timedelta(hours=rng.randint(1, 47), minutes=rng.randint(0, 59)),
+                    at=_office_hours(END - timedelta(days=rng.randint(1, 2)), rng),
                     name=f"{p.last_name} {p.first_name} {p.middle_name}",
                     phone=p.phone,
                     email=p.email,
@@ -282,10 +291,10 @@ class SaleScript:
         found = []
         for _ in range(rng.choices((1, 2, 3, 4), (2, 3, 3, 2))[0]):
             self.enquirers += 1
-            at = first_contact - timedelta(days=rng.randint(0, 6), hours=rng.randint(0, 9))
+            at = _office_hours(first_contact - timedelta(days=rng.randint(0, 6)), rng)
             p = person(rng, ENQUIRER_BASE + self.enquirers)
             channel = rng.choices(self.channels, self.channel_weights)[0]
-            moved_at = at + timedelta(hours=rng.randint(1, 96))
+            moved_at = at + timedelta(days=rng.randint(0, 4), minutes=rng.randint(20, 180))
             recent = END - at < timedelta(days=14)
             if moved_at >= END:
                 status, moved_at, reason = LeadStatus.NEW, None, ""
