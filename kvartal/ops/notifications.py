@@ -320,8 +320,6 @@ def preferences_save(*, user: User, choices: dict, language: str) -> Notificatio
 
 # --- erasing a client's personal data ----------------------------------------------------
 
-ERASED = gettext_noop("A notice about a client whose personal data was erased.")
-
 
 def erase_client_deliveries(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
     """The notifications' side of erasing a client's personal data (an erase handler of
@@ -330,6 +328,7 @@ def erase_client_deliveries(clients, names, label: str, phones=frozenset()) -> d
     data, with no arguments; who was told, of what kind and when stay. (The notice shown in
     the app is the client service's to erase.)"""
     from kvartal.clients.models import Task
+    from kvartal.clients.services.privacy import ERASED_NOTICE
 
     ids = [c.pk for c in clients]
     tasks = Task.objects.filter(Q(client_id__in=ids) | Q(lead__client_id__in=ids))
@@ -339,6 +338,9 @@ def erase_client_deliveries(clients, names, label: str, phones=frozenset()) -> d
     found = list(Delivery.objects.filter(about).values_list("pk", flat=True))
     return {
         "notifications": audit.update(
-            Delivery.objects.filter(pk__in=found), where={"ids": found}, message=ERASED, args={}
+            Delivery.objects.filter(pk__in=found),
+            where={"ids": found},
+            message=ERASED_NOTICE,
+            args={},
         )
     }

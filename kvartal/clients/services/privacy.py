@@ -5,6 +5,7 @@ from django.db.models import Case, CharField, Q, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kvartal import audit
 from kvartal.accounts.models import Notice
@@ -201,8 +202,12 @@ def client_export(*, client: Client, by) -> dict:
     return data
 
 
+# What a notice (and a notification kept for e-mail) about an erased client says instead.
+ERASED_NOTICE = gettext_noop("A notice about a client whose personal data was erased.")
+
+
 def _erased_notice_text() -> str:
-    return _("A notice about a client whose personal data was erased.")
+    return _(ERASED_NOTICE)
 
 
 def _named(client: Client) -> bool:
