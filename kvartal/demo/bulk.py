@@ -67,6 +67,7 @@ from kvartal.clients.models import (
     LeadEvent,
     LeadEventKind,
     LeadStatus,
+    Task,
     Visit,
 )
 from kvartal.clients.normalize import format_phone
@@ -1022,6 +1023,16 @@ class _Loader(SaleScript):
                     old=LeadStatus.NEW,
                     new=enquiry.status,
                     reason=enquiry.reason,
+                )
+            )
+        if enquiry.task:
+            self.sink.add(
+                Task(
+                    title=enquiry.task,
+                    due_at=enquiry.task_due,
+                    assignee_id=manager.pk,
+                    lead_id=lead_id,
+                    created_by_id=manager.pk,
                 )
             )
 

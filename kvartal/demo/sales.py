@@ -29,6 +29,7 @@ from kvartal.clients.services import (
     lead_convert,
     lead_create,
     lead_set_status,
+    task_create,
     visit_register,
 )
 from kvartal.inventory.models import Unit
@@ -89,6 +90,13 @@ LOST_REASONS = (
     "Не подошла планировка",
     "Не одобрили ипотеку",
     "Неактуально, купили вторичку",
+)
+# What a manager plans next for a lead in work (a task due today or in the next days).
+NEXT_STEPS = (
+    "Перезвонить: уточнить бюджет",
+    "Отправить планировки и цены",
+    "Пригласить на показ",
+    "Рассказать об ипотеке и рассрочке",
 )
 # The people who enquired and bought nothing are numbered apart from the buyers (their phones
 # are unique for the number: ``person``).
@@ -173,6 +181,8 @@ class Enquiry:
     status: str  # ``LeadStatus``: new, in work or lost
     moved_at: datetime | None  # when it went in work or was lost (None: still new)
     reason: str  # why it was lost
+    task: str = ""  # a lead in work: the manager's next step, due ``task_due``
+    task_due: datetime | None = None
 
 
 class SaleScript:
@@ -259,25 +269,34 @@ class SaleScript:
             self.push(at, "handover", path)
 
     def fresh_enquiries(self) -> list[Enquiry]:
-        """Two requests a manager from the last two days, still new: what My day and the
-        leads page give to call back."""
+        """Two requests a manager from the last two days: one nobody has called back yet, one
+        called, in work, its next step due today or in the next days — what My day gives to
+        call and to do."""
         rng = self.enquiry_rng
         found = []
         for n in range(2 * len(self.managers)):
             self.enquirers += 1
             p = person(rng, ENQUIRER_BASE + self.enquirers)
+            at = _office_hours(END - timedelta(days=rng.randint(1, 2)), rng)
+            called = n >= len(self.managers)
             found.append(
                 Enquiry(
-                    at=_office_hours(END - timedelta(days=rng.randint(1, 2)), rng),
+                    at=at,
                     name=f"{p.last_name} {p.first_name} {p.middle_name}",
                     phone=p.phone,
                     email=p.email,
                     message=rng.choice(ENQUIRY_MESSAGES),
                     channel=rng.choices(self.channels, self.channel_weights)[0],
                     manager=n % len(self.managers),
-                    status=LeadStatus.NEW,
-                    moved_at=None,
+                    status=LeadStatus.IN_WORK if called else LeadStatus.NEW,
+                    moved_at=at + timedelta(minutes=rng.randint(20, 120)) if called else None,
                     reason="",
+                    task=rng.choice(NEXT_STEPS) if called else "",
+                    task_due=(
+                        _office_hours(END + timedelta(days=rng.randint(0, 3)), rng)
+                        if called
+                        else None
+                    ),
                 )
             )
         return found
@@ -302,6 +321,10 @@ class SaleScript:
                 status, reason = LeadStatus.IN_WORK, ""
             else:
                 status, reason = LeadStatus.LOST, rng.choice(LOST_REASONS)
+            task, task_due = "", None
+            if status == LeadStatus.IN_WORK:  # the next step: today or in the next days
+                task = rng.choice(NEXT_STEPS)
+                task_due = _office_hours(END + timedelta(days=rng.randint(0, 3)), rng)
             found.append(
                 Enquiry(
                     at=at,
@@ -314,6 +337,8 @@ class SaleScript:
                     status=status,
                     moved_at=moved_at,
                     reason=reason,
+                    task=task,
+                    task_due=task_due,
                 )
             )
         return found
@@ -509,6 +534,10 @@ class SalesReplay(SaleScript):
                 by=manager,
                 reason=enquiry.reason,
                 at=enquiry.moved_at,
+            )
+        if enquiry.task:
+            task_create(
+                by=manager, title=enquiry.task, due_at=enquiry.task_due, assignee=manager, lead=lead
             )
 
     # --- events ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 
 from kvartal.accounts.models import Role
-from kvartal.clients.models import Lead, LeadStatus
+from kvartal.clients.models import Lead, LeadStatus, Task
 from kvartal.demo import bulk
 from kvartal.demo.create import create
 from kvartal.demo.data import END, SIZES
@@ -177,6 +177,10 @@ def test_the_history_has_every_kind_of_move(loaded):
     assert not Lead.objects.filter(status=LeadStatus.LOST, lost_reason="").exists()
     stale = Lead.objects.filter(status__in=open_, created_at__lt=END - timedelta(days=14))
     assert not stale.exists()
+    # A lead in work has its next step planned, due today or in the next days.
+    working = Lead.objects.filter(status=LeadStatus.IN_WORK)
+    assert working.exists() and not working.filter(tasks__isnull=True).exists()
+    assert not Task.objects.filter(lead__in=working, due_at__lt=END).exists()
     # Units paid for in completed buildings are handed over, the act after the completion.
     handed = Deal.objects.filter(stage__code="handed_over")
     assert handed.exists()

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from kvartal.accounts.models import Notice
-from kvartal.clients.models import Client, ClientEvent, Consent, Lead, LeadEvent, Visit
+from kvartal.clients.models import Client, ClientEvent, Consent, Lead, LeadEvent, Task, Visit
 from kvartal.demo import bulk, dataset
 from kvartal.inventory.models import (
     Floor,
@@ -158,6 +158,9 @@ def rows() -> dict[str, list]:
             "lost_reason",
         ),
         "lead events": LeadEvent.objects.values_list("lead__phone", "at", "kind", "old", "reason"),
+        "tasks": Task.objects.values_list(
+            "lead__phone", "client__phone", "title", "due_at", "all_day", "assignee__username"
+        ),
         "notices": [
             (user, at, _by_code(url), message, text)
             for user, at, url, message, text in Notice.objects.values_list(
@@ -196,6 +199,7 @@ NAMES = [
     "visits",
     "leads",
     "lead events",
+    "tasks",
     "notices",
 ]
 
