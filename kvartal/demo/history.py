@@ -174,6 +174,7 @@ def _sale(events, rng, u, at, status, free_at, path: SalePath) -> int | None:
     if registered < END and rng.random() < 0.01:
         gone = registered + timedelta(days=rng.randint(30, 150))
         if gone < END:
+            path.terminates = True
             _sale_event(events, gone, "terminate", path, status, UnitStatus.AVAILABLE)
             free_at[u] = gone
             return _month_of(gone) + 1

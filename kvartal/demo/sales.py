@@ -126,6 +126,9 @@ class SalePath:
     # replay moves its deals, so it knows without reading the deal again.
     stage: str = ""
     hold: object = field(default=None, repr=False)
+    # The deal will be terminated (planned with the path): it is never handed over, however
+    # much its buyers pay before.
+    terminates: bool = False
 
 
 def draw_path(rng: random.Random, unit: int, managers: int, buyer: int) -> SalePath:
@@ -265,7 +268,7 @@ class SaleScript:
         start = max(timezone.localdate(paid_at), completion)
         day = start + timedelta(days=rng.randint(14, 56))
         at = timezone.make_aware(datetime.combine(day, time(11, rng.randint(0, 59))))
-        if at < END:
+        if at < END and not path.terminates:  # drawn all the same: the stream stays as it was
             self.push(at, "handover", path)
 
     def fresh_enquiries(self) -> list[Enquiry]:

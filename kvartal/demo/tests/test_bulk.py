@@ -285,3 +285,23 @@ def test_schedules_plan_the_price_and_payments_stay_within_it(loaded):
         assert price <= list_price - promotion_discount
     # Some buyers pay late: a line due a while ago is not paid yet.
     assert Payment.objects.count() < PaymentLine.objects.count()
+
+
+def test_a_deal_planned_to_be_terminated_is_never_handed_over():
+    """A buyer who will terminate may pay in full first (the M demo has one): the act is not
+    signed, or the termination would have to undo a handed-over deal, which the flow
+    refuses. The handover's draws are made all the same, so the other deals keep theirs."""
+    from kvartal.demo.sales import SalePath, SaleScript
+
+    def planned(terminates: bool) -> list:
+        script = SaleScript(people={Role.SALES_HEAD: None, Role.ADMIN: None}, managers=[], seed=1)
+        paid = END - timedelta(days=300)
+        kept, gone = SalePath(unit=1, buyer=0, manager=0), SalePath(unit=2, buyer=1, manager=0)
+        gone.terminates = terminates
+        for path in (gone, kept):
+            script.hand_over_later(path, paid, paid.date())
+        return [(at, action, path.unit) for at, _seq, action, path, _extra in script.later]
+
+    both = planned(terminates=False)
+    assert sorted(unit for _at, _action, unit in both) == [1, 2]
+    assert planned(terminates=True) == [entry for entry in both if entry[2] == 1]
