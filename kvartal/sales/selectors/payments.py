@@ -68,19 +68,24 @@ def money_text(value) -> str:
 
 
 class _Texts:
-    """``money_text`` and the short date with the language's formats read once: a board
-    writes a tooltip for every deal that owes (the same texts, a tenth of the time)."""
+    """``money_text`` and the short date with the language's formats read once, and each
+    date written once: a board writes a tooltip for every deal that owes (the same texts,
+    a tenth of the time), and its deals' schedules share their due dates."""
 
     def __init__(self):
         self.money_args = number_args(2)
         self.day_format = get_format("SHORT_DATE_FORMAT", get_language())
+        self.days: dict[date, str] = {}
 
     def money(self, value) -> str:
         value = Decimal(value).quantize(Decimal("0.01"))
         return numberformat.format(value, *self.money_args, force_grouping=True, use_l10n=True)
 
     def day(self, value: date) -> str:
-        return dateformat.format(value, self.day_format)
+        text = self.days.get(value)
+        if text is None:
+            text = self.days[value] = dateformat.format(value, self.day_format)
+        return text
 
 
 @dataclass
@@ -388,6 +393,10 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
             tied[deal_id][line_id] = tied[deal_id].get(line_id, ZERO) + from_sql(amount)
     marks: dict[int, list[CellMark]] = {}
     texts = _Texts()
+    # Translated once, not per deal.
+    overdue_text = _("Payment overdue: %(amount)s ₽ since %(date)s")
+    part_paid_text = _("Paid %(received)s of %(total)s ₽")
+    paid_in_full = CellMark("paid", _("Paid in full"))
     for deal_id, (unit_ids, total) in deals.items():
         money = tied.get(deal_id, {})
         received = sum(money.values(), ZERO)
@@ -414,7 +423,7 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
                 found.append(
                     CellMark(
                         "overdue",
-                        _("Payment overdue: %(amount)s ₽ since %(date)s")
+                        overdue_text
                         % {
                             "amount": texts.money(state.overdue),
                             "date": texts.day(state.overdue_since),
@@ -425,12 +434,12 @@ def payment_marks(units, now: datetime) -> dict[int, list[CellMark]]:
             shown = list(found)
             if unit_id in parking and received > 0:
                 if received >= total:
-                    shown.append(CellMark("paid", _("Paid in full")))
+                    shown.append(paid_in_full)
                 else:
                     shown.append(
                         CellMark(
                             "part-paid",
-                            _("Paid %(received)s of %(total)s ₽")
+                            part_paid_text
                             % {"received": texts.money(received), "total": texts.money(total)},
                         )
                     )
