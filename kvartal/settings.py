@@ -223,6 +223,8 @@ KVARTAL_IDLE_MINUTES = env_int("KVARTAL_IDLE_MINUTES", 30)
 # Demo users (known password) only on request (make run sets it) and never in production.
 KVARTAL_DEMO = env_bool("KVARTAL_DEMO") and not env_bool("KVARTAL_HTTPS")
 
+# Sessions in the database (with Redis: cached_db, below), read through a prebuilt statement.
+SESSION_ENGINE = "kvartal.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("KVARTAL_SESSION_AGE", 12 * 3600)
 SESSION_COOKIE_SECURE = env_bool("KVARTAL_HTTPS")

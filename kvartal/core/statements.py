@@ -6,8 +6,9 @@ running a small one, and more than once a request on the hot pages (the chessboa
 value goes among the parameters (where the two builds differ) and runs the same SQL for
 other values, with the ORM's own converters on the rows. The query stays written once, in
 the ORM; a query whose SQL would change with the value is refused when first built. A query
-of several values (``arity``) has each found by its own pair of stand-ins. An ``Update`` is
-the same for ``queryset.update(…)``.
+of several values (``arity``) has each found by its own pair of stand-ins. ``objects`` makes
+model instances of the rows, as the queryset would. An ``Update`` is the same for
+``queryset.update(…)``.
 """
 
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from datetime import date, datetime
 
 from django.db import connections, router, transaction
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
 
@@ -29,7 +31,8 @@ def adapt_as_the_orm(connection, value):
 
 
 class Statement:
-    """``build(*values)`` → a ``values_list`` query depending on its ``arity`` values through
+    """``build(*values)`` → a ``values_list`` query (for ``objects``, a queryset of model
+    rows) depending on its ``arity`` values through
     plain parameters only; ``samples``: two stand-ins no caller asks for (they find the
     places) — two values, or for several values two tuples whose every member differs from
     the other tuple's and from its own tuple's other members; ``adapt(connection, value)``:
@@ -124,6 +127,27 @@ class Statement:
                     row[position] = function(row[position], expression, connection)
             converted.append(tuple(row))
         return converted
+
+
+    def objects(self, *values) -> list:
+        """The model instances of ``build(*values)`` (a queryset of model rows, with any
+        ``select_related``), made as the queryset makes them: ``from_db`` with the columns
+        it reads, the related rows in their caches."""
+        rows = self.rows(*values)
+        alias = router.db_for_read(self._model)
+        compiler = self._built[alias][3]
+        klass_info, select = compiler.klass_info, compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        names = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, alias)
+        model = klass_info["model"]
+        found = []
+        for row in rows:
+            instance = model.from_db(alias, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
 
 
 class Update(Statement):

@@ -327,6 +327,19 @@ _BOARD_UNITS = Statement(
 )
 
 
+_BOARD_BUILDING = Statement(
+    lambda pk: Building.objects.select_related("project").filter(pk=pk), samples=(-1, -2)
+)
+
+
+def board_building(pk: int) -> Building:
+    """The building of a chessboard, with its project (``Building.DoesNotExist``)."""
+    found = _BOARD_BUILDING.objects(pk)
+    if not found:
+        raise Building.DoesNotExist
+    return found[0]
+
+
 def chessboard(
     building: Building,
     filters: BoardFilters | None = None,

@@ -117,3 +117,26 @@ def test_an_update_changes_what_the_orms_update_would(keeper):
     assert second.hold_until == until and second.total_area == second_before + 1
     for other in (first, third):  # the others untouched
         assert Unit.objects.get(pk=other.pk).hold_until is None
+
+
+def test_objects_are_the_querysets_instances_with_their_related_rows(keeper):
+    from kvartal.inventory.models import Building
+
+    first, second = make_building(), make_building()
+
+    def building(pk):
+        return Building.objects.select_related("project").filter(pk=pk)
+
+    buildings = Statement(building, samples=(-1, -2))
+    for pk in (first.pk, second.pk, first.pk):
+        with CaptureQueriesContext(connection) as queries:
+            (found,) = buildings.objects(pk)
+            project = found.project  # in its cache: no query
+        assert len(queries) == 1
+        (expected,) = building(pk)
+        assert [getattr(found, f.attname) for f in Building._meta.concrete_fields] == [
+            getattr(expected, f.attname) for f in Building._meta.concrete_fields
+        ]
+        assert (project.pk, project.name) == (expected.project.pk, expected.project.name)
+        assert not found._state.adding and found._state.db == expected._state.db
+    assert buildings.objects(-3) == []

@@ -1,5 +1,6 @@
 """The chessboard of a building and the unit card (full page, or a side panel over the board)."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,7 +29,10 @@ def _with_vary(response):
 
 @require(INVENTORY_VIEW)
 def building_chessboard(request, pk: int):
-    building = get_object_or_404(Building.objects.select_related("project"), pk=pk)
+    try:
+        building = selectors.board_building(pk)
+    except Building.DoesNotExist:
+        raise Http404 from None
     form = BoardFilterForm(request.GET or None, parking=building.is_parking, renderer=QUICK_WIDGETS)
     board = selectors.chessboard(building, form.filters(), as_of=form.as_of_date())
     form.set_sections(board.section_choices)
