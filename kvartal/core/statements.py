@@ -128,7 +128,6 @@ class Statement:
             converted.append(tuple(row))
         return converted
 
-
     def objects(self, *values) -> list:
         """The model instances of ``build(*values)`` (a queryset of model rows, with any
         ``select_related``), made as the queryset makes them: ``from_db`` with the columns
