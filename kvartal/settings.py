@@ -200,8 +200,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # that login (or address) is refused for KVARTAL_LOGIN_LOCKOUT_MINUTES; an administrator
 # lifts it earlier on the audit log's "Sign-in lockouts" page.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesBackend",  # refuses a locked-out login; authenticates nobody
-    "django.contrib.auth.backends.ModelBackend",
+    # axes' and Django's, the request's user read through a prebuilt statement
+    "kvartal.accounts.backends.LockoutBackend",  # refuses a locked-out login; authenticates nobody
+    "kvartal.accounts.backends.UserBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("KVARTAL_LOGIN_FAILURES", 5)
 AXES_COOLOFF_TIME = env_int("KVARTAL_LOGIN_LOCKOUT_MINUTES", 15) / 60  # hours
