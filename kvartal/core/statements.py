@@ -32,11 +32,11 @@ def adapt_as_the_orm(connection, value):
 
 class Statement:
     """``build(*values)`` → a ``values_list`` query (for ``objects``, a queryset of model
-    rows) depending on its ``arity`` values through
-    plain parameters only; ``samples``: two stand-ins no caller asks for (they find the
-    places) — two values, or for several values two tuples whose every member differs from
-    the other tuple's and from its own tuple's other members; ``adapt(connection, value)``:
-    the parameter a value becomes (by default ``adapt_as_the_orm``)."""
+    rows) depending on its ``arity`` values through plain parameters only; ``samples``: two
+    stand-ins no caller asks for (they find the places) — two values, or for several values
+    two tuples whose every member differs from the other tuple's and from its own tuple's
+    other members; ``adapt(connection, value)``: the parameter a value becomes (by default
+    ``adapt_as_the_orm``)."""
 
     def __init__(
         self,
