@@ -450,7 +450,9 @@ def merge_client_fixations(source, target) -> dict[str, int]:
     return {"fixations": audit.update(fixations, where={"client": source.pk}, client=target)}
 
 
-def erase_client_fixations(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
+def erase_client_fixations(
+    clients, names, label: str, phones=frozenset(), tasks=frozenset()
+) -> dict[str, int]:
     """The agencies' side of erasing a client's personal data: the fixations of the client
     (and the records merged into it) or of its numbers keep their agency, project and dates
     but lose the name (``label`` instead), the phone and the reasons in their history. The

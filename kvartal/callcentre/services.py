@@ -579,7 +579,9 @@ def merge_client_calls(source, target) -> dict[str, int]:
     return {"calls": moved}
 
 
-def erase_client_calls(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
+def erase_client_calls(
+    clients, names, label: str, phones=frozenset(), tasks=frozenset()
+) -> dict[str, int]:
     """The call centre's side of erasing a client's personal data: on the calls of the client
     (and the records merged into it), of its leads and from its numbers, the number, the
     note, the reason of the outcome and the recording's address go; the events' raw payloads

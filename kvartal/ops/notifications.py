@@ -321,19 +321,19 @@ def preferences_save(*, user: User, choices: dict, language: str) -> Notificatio
 # --- erasing a client's personal data ----------------------------------------------------
 
 
-def erase_client_deliveries(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
+def erase_client_deliveries(
+    clients, names, label: str, phones=frozenset(), tasks=frozenset()
+) -> dict[str, int]:
     """The notifications' side of erasing a client's personal data (an erase handler of
     ``clients.client_erase``): a hold's warning names the client, a task's reminder names
-    the client and the task's title. Their message becomes the neutral one about erased
-    data, with no arguments; who was told, of what kind and when stay. (The notice shown in
-    the app is the client service's to erase.)"""
-    from kvartal.clients.models import Task
+    the client and the task's title (``tasks``: the client service's, its leads' tasks
+    included). Their message becomes the neutral one about erased data, with no arguments;
+    who was told, of what kind and when stay. (The notice shown in the app is the client
+    service's to erase.)"""
     from kvartal.clients.services.privacy import ERASED_NOTICE
 
-    ids = [c.pk for c in clients]
-    tasks = Task.objects.filter(Q(client_id__in=ids) | Q(lead__client_id__in=ids))
     about = Q(args__client__in=sorted(names)) if names else Q(pk__in=[])
-    for pk in tasks.values_list("pk", flat=True):
+    for pk in sorted(tasks):
         about |= Q(key__startswith=f"task-due:{pk}:")
     found = list(Delivery.objects.filter(about).values_list("pk", flat=True))
     return {

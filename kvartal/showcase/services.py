@@ -453,7 +453,9 @@ def _new_client(name: str, phone: str) -> dict:
 # --- clients erased (``clients.extensions``; registered in apps.py) ----------------------
 
 
-def erase_client_visitors(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
+def erase_client_visitors(
+    clients, names, label: str, phones=frozenset(), tasks=frozenset()
+) -> dict[str, int]:
     """The showcase's side of erasing a client's personal data: the visitors whose request
     or online booking became the client's (or the records merged into it) lead, and those
     who asked for a code to one of the client's numbers, are removed with what they looked

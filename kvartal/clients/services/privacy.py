@@ -247,7 +247,7 @@ def client_erase(*, client: Client, by) -> Client:
     )
     lead_ids = list(leads.values_list("pk", flat=True))
     tasks = Task.objects.filter(Q(client_id__in=ids) | Q(lead_id__in=lead_ids))
-    task_rows = list(tasks.values_list("assignee_id", "title"))
+    task_rows = list(tasks.values_list("pk", "assignee_id", "title"))
     now = timezone.now()
     for row in rows:
         _blank_personal(row)
@@ -291,7 +291,7 @@ def client_erase(*, client: Client, by) -> Client:
         "notices": _erase_notices(rows, lead_ids, names, task_rows),
     }
     for handler in extensions.erase_handlers:
-        counts.update(handler(rows, names, label, phones))
+        counts.update(handler(rows, names, label, phones, {pk for pk, *_row in task_rows}))
     # the audit log keeps who changed what and when, not the person's values
     blanked = sum(audit.erase_subject(row, log=False) for row in rows)
     blanked += sum(audit.erase_subject(f"clients.lead:{pk}", log=False) for pk in lead_ids)
@@ -312,7 +312,7 @@ def _erase_notices(rows, lead_ids, names, task_rows) -> int:
         q |= Q(text__endswith=f" — {name}")
         if len(name.split()) > 1:
             q |= Q(text__contains=name)
-    for assignee, title in task_rows:
+    for _pk, assignee, title in task_rows:
         if title:
             q |= Q(user_id=assignee, text__endswith=f": {title}")
     return Notice.objects.filter(q).update(text=_erased_notice_text(), message="", args={})

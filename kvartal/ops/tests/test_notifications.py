@@ -232,3 +232,32 @@ def test_erasing_a_client_erases_the_notifications_about_them(manager):
     assert {(d.message, str(d.args)) for d in erased} == {
         ("A notice about a client whose personal data was erased.", "{}")
     }
+
+
+def test_erasing_a_client_erases_the_reminders_of_tasks_on_leads_from_their_phone(manager):
+    """A lead sent from the client's phone before the client was entered is never linked to
+    them, yet the erasure blanks it (``client_erase`` finds it by the phone); the reminder of
+    a task on that lead, with its title, goes with it."""
+    from kvartal.clients.models import Channel
+    from kvartal.clients.services import client_create, client_erase, lead_create
+
+    call = Channel.objects.get(code="call")
+    lead = lead_create(by=None, channel=call, name="Мария", phone="+79120000042")
+    person = client_create(
+        by=manager, last_name="Иванова", first_name="Мария", phone="+79120000042"
+    )
+    assert lead.client_id is None
+    Task.objects.create(
+        title="Перезвонить Ивановой",
+        due_at=timezone.now() + timedelta(minutes=10),
+        assignee=manager,
+        lead=lead,
+        created_by=manager,
+    )
+    assert tasks_due_notify() == 1
+    client_erase(client=person, by=manager)
+    (delivery,) = Delivery.objects.all()
+    assert (delivery.message, delivery.args) == (
+        "A notice about a client whose personal data was erased.",
+        {},
+    )

@@ -117,7 +117,9 @@ def _redact_buyers(data, ids: set, label: str) -> bool:
     return changed
 
 
-def erase_client_sales(clients, names, label: str, phones=frozenset()) -> dict[str, int]:
+def erase_client_sales(
+    clients, names, label: str, phones=frozenset(), tasks=frozenset()
+) -> dict[str, int]:
     """The sales side of erasing a client's personal data: hold and queue comments and hold
     event reasons go (with their copies in the units' status history), the client's name
     (``names``: full names and surnames) in the deals' history and in the units' status
