@@ -16,8 +16,9 @@ ExportProvider = Callable[[object], dict]
 # (clients, names, label, phones, tasks) → {what: how many redacted}. ``clients``: the erased
 # client and the records merged into it; ``names``: their full names and surnames before the
 # erasure (to find in free texts); ``label``: the anonymous name to put in their place
-# ("Client #12"); ``phones``: their normalised phone numbers before the erasure (main and further contacts),
-# to find the rows kept by number only (a call, an agency's fixation, a showcase code);
+# ("Client #12"); ``phones``: their normalised phone numbers before the erasure (main and
+# further contacts), to find the rows kept by number only (a call, an agency's fixation, a
+# showcase code);
 # ``tasks``: the ids of the tasks about them — theirs and their leads', the leads found by
 # their phones and e-mails too (those leads are blanked before the handlers run).
 EraseHandler = Callable[[list, set, str, set, set], dict[str, int]]
