@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kvartal.accounts.scoping import ScopedQuerySet, row_scope
+from kvartal.accounts.scoping import ScopedQuerySet
 
 USER = settings.AUTH_USER_MODEL
 
@@ -130,8 +130,7 @@ class CallQuerySet(ScopedQuerySet):
             default=F("lead__manager_id"),
         )
 
-    def for_user(self, user):
-        scope = row_scope(user)
+    def for_scope(self, scope):
         if scope.everything:
             return self.all()
         if scope.agency is not None:

@@ -35,9 +35,9 @@ class ClientQuerySet(ScopedQuerySet):
     # An agent sees the clients their agency fixed (the agencies app's ``Fixation``).
     agency_field = "agency_fixations__agency"
 
-    def for_user(self, user):
+    def for_scope(self, scope):
         """Row scoping (``accounts.scoping``); clients merged into another are hidden."""
-        return super().for_user(user).filter(merged_into__isnull=True)
+        return super().for_scope(scope).filter(merged_into__isnull=True)
 
     def live(self):
         return self.filter(merged_into__isnull=True)

@@ -10,6 +10,7 @@ the "Find" button posts the form back and the page comes again with the clients 
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.utils import ErrorDict
 from django.urls import reverse
@@ -95,7 +96,7 @@ class ClientPicker(forms.Select):
 
     def __init__(self, attrs=None):
         super().__init__(attrs)
-        self.scope = None  # the clients the user sees, set by ``ClientField``
+        self.field = None  # its ``ClientField``, whose queryset is the clients to search
         self.query = ""
         self.empty_label = ""
 
@@ -106,10 +107,10 @@ class ClientPicker(forms.Select):
     def get_context(self, name, value, attrs):
         chosen = next((v for v in self.format_value(value) if v), "")
         found, more, shown = [], False, []
-        if self.scope is not None:
-            query = self.scope
+        query = None if self.field is None else self.field.queryset
+        if query is not None:
             if self.query:
-                found, more = find_clients(self.scope, self.query)
+                found, more = find_clients(query, self.query)
             if parse_id(chosen) is not None and all(str(c.pk) != chosen for c in found):
                 shown = list(query.filter(pk=chosen).only(*_LABEL_FIELDS))
         self.choices = [("", self.empty_label)] + [(c.pk, label(c)) for c in shown + found]
@@ -133,24 +134,54 @@ CHOOSE = _("— choose a client —")
 
 
 class ClientField(forms.ModelChoiceField):
-    """A client of ``queryset`` (the form sets the user's scoped clients), picked by search."""
+    """A client of ``queryset``, picked by search: the form sets the user's scoped clients as
+    the queryset, or — for new work — ``pick_for(user)``: the clients ``user`` may pick
+    (``selectors.pickable``), the one sent looked up by ``selectors.pickable_client`` and the
+    queryset built only when something reads it (the picker drawn)."""
 
     widget = ClientPicker
+    user = None  # ``pick_for``
 
     def __init__(self, *args, empty_label=CHOOSE, **kwargs):
         kwargs.setdefault("queryset", _none())
         super().__init__(*args, empty_label=empty_label, **kwargs)
         self.widget.empty_label = empty_label or ""
+        self.widget.field = self
+
+    def pick_for(self, user) -> None:
+        self.user = user
+        self._queryset = None
+
+    def _get_queryset(self):
+        if self._queryset is None and self.user is not None:
+            from .selectors import pickable
+
+            self._queryset = pickable(self.user).order_by("last_name", "first_name", "pk")
+        return self._queryset
 
     def _set_queryset(self, queryset):
+        self.user = None
         super()._set_queryset(queryset)
-        self.widget.scope = self.queryset
 
-    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+    queryset = property(_get_queryset, _set_queryset)
+
+    def to_python(self, value):
+        if self.user is None or value in self.empty_values:
+            return super().to_python(value)
+        from .selectors import pickable_client
+
+        found = pickable_client(self.user, parse_id(value))
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
 
     def __deepcopy__(self, memo):
         result = super().__deepcopy__(memo)
-        result.widget.scope = result.queryset
+        result.widget.field = result
         result.widget.empty_label = self.widget.empty_label
         return result
 

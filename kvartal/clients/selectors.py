@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from kvartal.accounts.scoping import RowScope, row_scope
+from kvartal.core.statements import Statement
 from kvartal.inventory.models import Unit, UnitKind
 
-from .models import Need, Task
+from .models import Client, Need, Task
 
 
 def matching_units(need: Need | None, *, now=None, limit: int = 20):
@@ -81,3 +83,39 @@ def search_clients(queryset, q: str):
     if len(words) > 1:
         cond |= Q(last_name__icontains=words[0], first_name__icontains=words[1])
     return queryset.filter(cond)
+
+
+def pickable(user):
+    """The clients ``user`` may pick for new work (a hold, a deal, the queue): the ones they
+    see (``for_user``), not merged away, not erased."""
+    return Client.objects.for_user(user).in_use()
+
+
+# ``pickable_client``'s query for the scopes whose SQL is the same for every user of the kind
+# (every row; one person's own rows), built once per process from ``for_scope``.
+_PICK_ANY = Statement(
+    lambda pk: Client.objects.for_scope(RowScope(everything=True)).in_use().filter(pk=pk),
+    samples=(-1, -2),
+)
+_PICK_OWN = Statement(
+    lambda owner, pk: (
+        Client.objects.for_scope(RowScope(owners=frozenset({owner}))).in_use().filter(pk=pk)
+    ),
+    samples=((-1, -2), (-3, -4)),
+    arity=2,
+)
+
+
+def pickable_client(user, pk: int | None) -> Client | None:
+    """The client ``pk`` if ``user`` may pick them (``pickable``), else ``None``: one query,
+    prebuilt for a manager and for those who see every row."""
+    if pk is None:
+        return None
+    scope = row_scope(user)
+    if scope.everything:
+        found = _PICK_ANY.objects(pk)
+    elif scope.agency is None and not scope.unassigned and len(scope.owners) == 1:
+        found = _PICK_OWN.objects(*scope.owners, pk)
+    else:
+        found = list(Client.objects.for_scope(scope).in_use().filter(pk=pk))
+    return found[0] if found else None

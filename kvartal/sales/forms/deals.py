@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from kvartal.accounts.models import Role, User
 from kvartal.accounts.permissions import SALES_APPROVE, has_capability
 from kvartal.accounts.scoping import row_scope
-from kvartal.clients.models import Agency, Client
+from kvartal.clients.models import Agency
 from kvartal.clients.picker import ClientField
 from kvartal.core.money import money_text
 from kvartal.inventory.forms import DateInput
@@ -151,7 +151,7 @@ class BuyerForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["client"].queryset = Client.objects.for_user(user).in_use()
+            self.fields["client"].pick_for(user)
 
     def has_changed(self) -> bool:
         """A row counts when it names a buyer (chosen or typed), whatever it started with:

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from kvartal.accounts.models import Role, User
 from kvartal.accounts.scoping import row_scope
-from kvartal.clients.models import Client
 from kvartal.clients.picker import ClientField
 from kvartal.core.widgets import DateTimeField
 
@@ -49,9 +48,7 @@ class ClientPickMixin:
 
     def _setup_people(self, user):
         self.user = user
-        self.fields["client"].queryset = (
-            Client.objects.for_user(user).in_use().order_by("last_name", "first_name", "pk")
-        )
+        self.fields["client"].pick_for(user)
         seller = self.fields["manager"]
         seller.initial = user.pk
         seller.user = user

@@ -130,3 +130,69 @@ def test_the_reception_desk_and_the_merge_page_do_not_list_every_client(client, 
     target = client_create(by=manager, last_name="Основной", first_name="Иван")
     merge = client.get(reverse("clients:client-merge", args=[target.pk])).content.decode()
     assert len(options(merge, "id_duplicate")) <= 2 and 'name="duplicate_q"' in merge
+
+
+def test_a_sent_client_is_looked_up_as_the_scoped_queryset_answers(
+    manager, other_manager, sales_head, director, django_assert_num_queries
+):
+    """``pickable_client`` (the prebuilt look-up behind a sent hold or deal form) answers as
+    ``pickable(user)`` does, for every kind of scope: every row, one person's own, a head's
+    team and the unassigned, an agent of no agency; merged and erased clients never; one
+    query (a head's scope costs one more: the team)."""
+    from django.utils import timezone
+
+    from kvartal.accounts.models import Role, Team
+    from kvartal.clients.selectors import pickable, pickable_client
+    from kvartal.testing import make_user
+
+    team = Team.objects.create(name="Север", head=sales_head)
+    other_manager.team = team
+    other_manager.save()
+    mine = client_create(by=manager, last_name="Мой", first_name="А")
+    theirs = client_create(by=other_manager, last_name="Чужой", first_name="Б")
+    nobodys = Client.objects.create(last_name="Ничей", first_name="В")
+    merged = Client.objects.create(last_name="Слитый", first_name="Г", manager=manager)
+    merged.merged_into = mine
+    merged.save()
+    erased = Client.objects.create(
+        last_name="Стёртый", first_name="Д", manager=manager, erased_at=timezone.now()
+    )
+    agent = make_user(Role.AGENCY_PARTNER)
+    people = [mine, theirs, nobodys, merged, erased]
+    for user, queries, expected in (
+        (manager, 1, {mine}),
+        (other_manager, 1, {theirs}),
+        (director, 1, {mine, theirs, nobodys}),
+        (sales_head, 2, {theirs, nobodys}),
+        (agent, 1, set()),
+    ):
+        assert set(pickable(user)) == expected, user.role
+        for person in people:
+            with django_assert_num_queries(queries):
+                found = pickable_client(user, person.pk)
+            assert found == (person if person in expected else None), (user.role, person)
+        assert pickable_client(user, None) is None
+    found = pickable_client(manager, mine.pk)
+    assert (found.last_name, found.manager_id) == ("Мой", manager.pk)  # a whole client row
+
+
+def test_the_hold_form_refuses_a_client_the_manager_does_not_see(
+    client, manager, other_manager, unit
+):
+    theirs = client_create(by=other_manager, last_name="Чужой", first_name="Б")
+    client.force_login(manager)
+    response = client.post(
+        reverse("sales:hold-create", args=[unit.pk]),
+        {
+            "client": theirs.pk,
+            "manager": manager.pk,
+            "kind": "oral",
+            "basis": "other",
+            "term": "custom",
+            "expires_at": "",
+            "comment": "",
+        },
+    )
+    assert response.status_code == 400
+    assert "client" in response.context["form"].errors
+    assert not Hold.objects.exists()

@@ -22,8 +22,8 @@ from kvartal.accounts.permissions import (
     has_capability,
     require,
 )
-from kvartal.clients.models import Client
 from kvartal.clients.picker import search_pressed
+from kvartal.clients.selectors import pickable_client
 from kvartal.clients.services import client_create
 from kvartal.core.errors import DomainError
 from kvartal.core.ids import parse_id
@@ -150,7 +150,7 @@ def deal_create(request):
         initial is None
         and request.method == "GET"
         and asked is not None
-        and Client.objects.for_user(request.user).in_use().filter(pk=asked).exists()
+        and pickable_client(request.user, asked) is not None
     ):
         initial = [{"client": asked}]
     buyers = buyer_formset(data, user=request.user, initial=initial)
