@@ -88,7 +88,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, the user read with the session (accounts.sessions).
+    "kvartal.accounts.middleware.SessionUserMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "kvartal.audit.context.AuditContextMiddleware",
     # Idle timeout, the session list, the 2FA gate, no-store on signed-in pages.

@@ -13,10 +13,12 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.functional import SimpleLazyObject
 
 from kvartal.core.net import client_address
 
@@ -132,3 +134,28 @@ def session_started(sender, request, user, **kwargs) -> None:
         address=_valid_address(request),
         user_agent=request.headers.get("User-Agent", "") if hasattr(request, "headers") else "",
     )
+
+
+def _user_of(request):
+    """``django.contrib.auth.middleware.get_user``, telling the backends which session's
+    user is being looked for (``accounts.sessions.session_user``)."""
+    if not hasattr(request, "_cached_user"):
+        from django.contrib import auth
+
+        from .sessions import reading
+
+        token = reading.set(request.session)
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            reading.reset(token)
+    return request._cached_user
+
+
+class SessionUserMiddleware(AuthenticationMiddleware):
+    """Django's ``AuthenticationMiddleware``, the user taken from the session's own statement
+    when it read one (``accounts.sessions``): one query less on every signed-in request."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user_of(request))

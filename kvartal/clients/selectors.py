@@ -94,12 +94,17 @@ def pickable(user):
 # ``pickable_client``'s query for the scopes whose SQL is the same for every user of the kind
 # (every row; one person's own rows), built once per process from ``for_scope``.
 _PICK_ANY = Statement(
-    lambda pk: Client.objects.for_scope(RowScope(everything=True)).in_use().filter(pk=pk),
+    lambda pk: (
+        Client.objects.for_scope(RowScope(everything=True)).in_use().filter(pk=pk).order_by()
+    ),
     samples=(-1, -2),
 )
 _PICK_OWN = Statement(
     lambda owner, pk: (
-        Client.objects.for_scope(RowScope(owners=frozenset({owner}))).in_use().filter(pk=pk)
+        Client.objects.for_scope(RowScope(owners=frozenset({owner})))
+        .in_use()
+        .filter(pk=pk)
+        .order_by()
     ),
     samples=((-1, -2), (-3, -4)),
     arity=2,

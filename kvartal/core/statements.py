@@ -7,8 +7,8 @@ value goes among the parameters (where the two builds differ) and runs the same 
 other values, with the ORM's own converters on the rows. The query stays written once, in
 the ORM; a query whose SQL would change with the value is refused when first built. A query
 of several values (``arity``) has each found by its own pair of stand-ins. ``objects`` makes
-model instances of the rows, as the queryset would. An ``Update`` is the same for
-``queryset.update(…)``.
+model instances of the rows, as the queryset would (related rows, annotations). An
+``Update`` is the same for ``queryset.update(…)``.
 """
 
 from collections.abc import Callable
@@ -130,8 +130,8 @@ class Statement:
 
     def objects(self, *values) -> list:
         """The model instances of ``build(*values)`` (a queryset of model rows, with any
-        ``select_related``), made as the queryset makes them: ``from_db`` with the columns
-        it reads, the related rows in their caches."""
+        ``select_related`` and annotations), made as the queryset makes them: ``from_db``
+        with the columns it reads, the related rows in their caches, the annotations set."""
         rows = self.rows(*values)
         alias = router.db_for_read(self._model)
         compiler = self._built[alias][3]
@@ -139,12 +139,15 @@ class Statement:
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         names = [column[0].target.attname for column in select[start:end]]
         populators = get_related_populators(klass_info, select, alias)
+        annotations = list(compiler.annotation_col_map.items())
         model = klass_info["model"]
         found = []
         for row in rows:
             instance = model.from_db(alias, names, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
+            for name, position in annotations:
+                setattr(instance, name, row[position])
             found.append(instance)
         return found
 
