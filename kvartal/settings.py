@@ -193,6 +193,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # this size and checked by content (kvartal.core.uploads). gunicorn sets no body limit: a
 # reverse proxy in front should cap bodies a little above it (client_max_body_size 25m).
 KVARTAL_UPLOAD_MAX_MB = env_int("KVARTAL_UPLOAD_MAX_MB", 20)
+# Objects allocated between two runs of the garbage collector's first generation (Python's own
+# default is 700; 0 keeps it): see kvartal.core.apps.
+KVARTAL_GC_THRESHOLD = env_int("KVARTAL_GC_THRESHOLD", 10_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- sign-in and sessions (issue 12 §2) ---
