@@ -170,7 +170,7 @@ class ClientField(forms.ModelChoiceField):
             return super().to_python(value)
         from .selectors import pickable_client
 
-        found = pickable_client(self.user, parse_id(value))
+        found = pickable_client(self.user, parse_id(getattr(value, "pk", value)))
         if found is None:
             raise ValidationError(
                 self.error_messages["invalid_choice"],

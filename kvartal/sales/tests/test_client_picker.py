@@ -4,6 +4,7 @@ a list of every client; the same with and without JavaScript."""
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from kvartal.clients.models import Client
@@ -174,6 +175,14 @@ def test_a_sent_client_is_looked_up_as_the_scoped_queryset_answers(
         assert pickable_client(user, None) is None
     found = pickable_client(manager, mine.pk)
     assert (found.last_name, found.manager_id) == ("Мой", manager.pk)  # a whole client row
+    # the field of the hold form: an id as sent, or a client as given
+    from kvartal.sales.forms.holds import HoldForm
+
+    field = HoldForm(user=manager).fields["client"]
+    assert field.clean(str(mine.pk)) == field.clean(mine) == mine
+    for refused in (str(theirs.pk), theirs, "12\x00", "-1", "x"):
+        with pytest.raises(ValidationError):
+            field.clean(refused)
 
 
 def test_the_hold_form_refuses_a_client_the_manager_does_not_see(
