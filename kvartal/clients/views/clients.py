@@ -47,6 +47,7 @@ from ..models import (
 )
 from ..picker import find_clients, search_pressed
 from ..picker import label as picker_label
+from ..selectors import pickable
 from .common import (
     _clients_root,
     _crumbs,
@@ -387,12 +388,12 @@ def interaction_create(request, pk):
 
 @require(CLIENTS_VIEW)
 def client_pick(request):
-    """The client picker's search: clients the user sees (``for_user``) by name or phone,
-    ``LIMIT`` at most, as JSON — one query whatever the number of clients."""
+    """The client picker's search: clients the user may pick (``selectors.pickable``) by name
+    or phone, ``LIMIT`` at most, as JSON — one query whatever the number of clients."""
     if not any(has_capability(request.user, c) for c in (CLIENTS_VIEW, SALES_HOLD, SALES_DEAL)):
         raise PermissionDenied
     query = (request.GET.get("q") or "").strip()[:100]
-    found, more = find_clients(Client.objects.for_user(request.user).in_use(), query)
+    found, more = find_clients(pickable(request.user), query)
     if not query:
         status = _("Type a name or a phone and press Find.")
     elif not found:
