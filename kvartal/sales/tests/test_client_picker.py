@@ -188,8 +188,16 @@ def test_a_sent_client_is_looked_up_as_the_scoped_queryset_answers(
 def test_the_hold_form_refuses_a_client_the_manager_does_not_see(
     client, manager, other_manager, unit
 ):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kvartal.inventory.models import StatusChange
+
     theirs = client_create(by=other_manager, last_name="Чужой", first_name="Б")
     client.force_login(manager)
+    status, history = unit.status, StatusChange.objects.filter(unit=unit).count()
+    until = timezone.localtime() + timedelta(days=1)
     response = client.post(
         reverse("sales:hold-create", args=[unit.pk]),
         {
@@ -198,10 +206,13 @@ def test_the_hold_form_refuses_a_client_the_manager_does_not_see(
             "kind": "oral",
             "basis": "other",
             "term": "custom",
-            "expires_at": "",
+            "expires_at": until.strftime("%Y-%m-%dT%H:%M"),
             "comment": "",
         },
     )
     assert response.status_code == 400
-    assert "client" in response.context["form"].errors
+    assert response.context["form"].has_error("client", "invalid_choice")
     assert not Hold.objects.exists()
+    unit.refresh_from_db()
+    assert unit.status == status
+    assert StatusChange.objects.filter(unit=unit).count() == history
