@@ -368,12 +368,15 @@ class SaleScript:
         """An undecided client's hold (nothing else happens to it in the data) is mostly
         extended before it runs out: by the manager as often as they may, then by the sales
         head, each time within the extender's limit from that moment. ``(at, by, new end,
-        reason)`` each."""
-        done = []
+        reason)`` each. Each extension is made in office hours of the day or two before the
+        hold runs out (an extension at three in the night, to three the next night, reads
+        wrong), so the new end keeps office hours too."""
+        done, last = [], starts_at
         while expires_at <= END and self.rng.random() < EXTENDED_SHARE:
-            at = expires_at - timedelta(hours=self.rng.randint(2, 20))
-            if at <= starts_at:
+            at = _office_hours(expires_at - timedelta(days=self.rng.randint(1, 2)), self.rng)
+            if not last < at < expires_at:
                 break
+            last = at
             allowed = hold_services.max_extensions(manager, self.settings)
             by = self.head if allowed is not None and len(done) >= allowed else manager
             days = hold_services.max_hold_days(by, self.settings)

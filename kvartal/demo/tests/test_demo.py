@@ -255,6 +255,23 @@ def test_the_sales_are_real_holds_deals_and_payments(xs):
     assert not Deal.objects.filter(buyers__isnull=True).exists()
 
 
+def test_holds_are_made_extended_and_end_in_office_hours(xs):
+    """A manager extends a hold in the working day before it runs out, never at night, and
+    so no hold of the demo ends at three in the morning."""
+    from django.utils import timezone
+
+    from kvartal.sales.models import HoldEvent, HoldEventKind
+
+    def hour(moment) -> int:
+        return timezone.localtime(moment).hour
+
+    extended = HoldEvent.objects.filter(kind=HoldEventKind.EXTENDED)
+    assert extended.exists()
+    assert {hour(at) for at in extended.values_list("at", flat=True)} <= set(range(9, 19))
+    ends = Hold.objects.values_list("expires_at", flat=True)
+    assert {hour(end) for end in ends} <= set(range(9, 20))
+
+
 def test_the_demo_buyers_carry_the_passports_their_contracts_print(xs):
     """A person who bought has a birth date, a passport and a registration that the client
     model accepts (encrypted at rest), so a deal's documents print them."""
