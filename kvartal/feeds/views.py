@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kvartal.accounts.permissions import CLIENTS_VIEW, FEEDS_MANAGE, has_capability, require
 from kvartal.clients.models import Lead
 from kvartal.core.files import upload_response
+from kvartal.core.forms import name_cells
 from kvartal.inventory.models import Building, Project, Unit
 
 from . import services
@@ -139,7 +140,9 @@ def _building_forms(feed, data=None):
             "latitude": lb.latitude if lb else None,
             "longitude": lb.longitude if lb else None,
         }
-        forms.append((building, BuildingFactsForm(data, prefix=f"b{building.pk}", initial=initial)))
+        form = BuildingFactsForm(data, prefix=f"b{building.pk}", initial=initial)
+        name_cells(form, f"{building.project.name}, {building.name}")  # a row of the table
+        forms.append((building, form))
     return forms
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kvartal.core.forms import TableRows
 from kvartal.core.widgets import DateInput
 
 from . import selectors
@@ -204,8 +205,12 @@ class RiserForm(UnitSpecForm):
     floor = None  # a riser spans the typical floors
 
 
-RiserFormSet = forms.formset_factory(RiserForm, extra=0, min_num=0, can_delete=True)
-FloorUnitFormSet = forms.formset_factory(UnitSpecForm, extra=0, can_delete=True)
+class _Rows(TableRows, forms.BaseFormSet):
+    pass
+
+
+RiserFormSet = forms.formset_factory(RiserForm, formset=_Rows, extra=0, min_num=0, can_delete=True)
+FloorUnitFormSet = forms.formset_factory(UnitSpecForm, formset=_Rows, extra=0, can_delete=True)
 
 
 def section_plan(form: SectionForm, risers, others) -> SectionPlan:

@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kvartal.core.forms import TableRows
 from kvartal.core.widgets import DateInput, DateTimeField
 from kvartal.inventory.models import Building, Section
 
@@ -53,11 +54,15 @@ class FactorForm(forms.ModelForm):
         fields = ["kind", "value", "area_from", "area_to", "percent"]
 
 
+class _Rows(TableRows, forms.BaseInlineFormSet):
+    pass
+
+
 RateFormSet = forms.inlineformset_factory(
-    PriceList, BaseRate, form=RateForm, extra=2, can_delete=True
+    PriceList, BaseRate, form=RateForm, formset=_Rows, extra=2, can_delete=True
 )
 FactorFormSet = forms.inlineformset_factory(
-    PriceList, Factor, form=FactorForm, extra=2, can_delete=True
+    PriceList, Factor, form=FactorForm, formset=_Rows, extra=2, can_delete=True
 )
 
 

@@ -16,8 +16,25 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { applyStyles(document); });
-  document.addEventListener("htmx:load", function (e) { applyStyles(e.detail.elt.parentNode || e.detail.elt); });
+  // A table wider than its frame scrolls sideways: the frame takes the keyboard's focus
+  // (Tab to it, then the arrow keys scroll it); one that fits is no extra stop.
+  function markScrollable() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-wrap"), function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) wrap.setAttribute("tabindex", "0");
+      else wrap.removeAttribute("tabindex");
+    });
+  }
+  var resizing = null;
+
+  document.addEventListener("DOMContentLoaded", function () { applyStyles(document); markScrollable(); });
+  document.addEventListener("htmx:load", function (e) {
+    applyStyles(e.detail.elt.parentNode || e.detail.elt);
+    markScrollable();
+  });
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(markScrollable, 150);
+  });
 
   document.addEventListener("click", function (e) {
     var target = e.target;

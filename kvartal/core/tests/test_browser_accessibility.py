@@ -233,3 +233,31 @@ def test_the_second_factor_pages_have_no_serious_violation(page, settings, sales
     sign_in_to("/accounts/two-factor/")
     found += axe_violations(page, page.url)
     assert not found, "\n".join(found)
+
+
+def test_table_forms_links_and_wide_tables_have_no_serious_violation(page, sign_in, sales):
+    """Found by walking every role's pages with axe: the inputs of forms drawn as table rows
+    (a deal's buyers, a price list's rates and factors, a feed's buildings) had no name a
+    screen reader reads; links in a heading or a list told apart by colour alone; a table
+    wider than its frame could not be scrolled from the keyboard."""
+    sign_in(sales["manager"])
+    found = axe_violations(page, f"/app/deals/{sales['deal'].pk}/buyers/")
+    found += axe_violations(page, f"/app/showcase/units/{sales['unit'].pk}/terms/")
+    cell = page.goto(f"/app/deals/{sales['deal'].pk}/buyers/") and page.locator("#id_buyers-1-phone")
+    assert cell.get_attribute("aria-label") == "Phone, row 2"
+    page.context.clear_cookies()
+    sign_in(make_user(Role.SALES_HEAD))
+    found += axe_violations(page, "/app/pricing/lists/new/")
+    found += axe_violations(page, "/app/pricing/import/")
+    today = timezone.localdate()
+    report = f"/app/reports/plan-fact/?date_from={today.year - 1}-01-01&date_to={today}&step=month"
+    page.set_viewport_size({"width": 600, "height": 900})  # a phone: its tables scroll
+    found += axe_violations(page, report)
+    wide = page.locator(".table-wrap").first
+    assert wide.evaluate("el => el.scrollWidth > el.clientWidth"), "the table should be wide"
+    assert wide.get_attribute("tabindex") == "0"
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.context.clear_cookies()
+    sign_in(make_user(Role.MARKETER))
+    found += axe_violations(page, "/app/feeds/yandex/")
+    assert not found, "\n".join(found)

@@ -13,6 +13,7 @@ from kvartal.accounts.permissions import SALES_APPROVE, has_capability
 from kvartal.accounts.scoping import row_scope
 from kvartal.clients.models import Agency
 from kvartal.clients.picker import ClientField
+from kvartal.core.forms import TableRows
 from kvartal.core.money import money_text
 from kvartal.inventory.forms import DateInput
 from kvartal.inventory.models import Project, Unit
@@ -173,7 +174,7 @@ class BuyerForm(forms.Form):
         return data
 
 
-class BaseBuyerFormSet(forms.BaseFormSet):
+class BaseBuyerFormSet(TableRows, forms.BaseFormSet):
     def clean(self):
         if any(self.errors):
             return
