@@ -93,12 +93,13 @@ def board_grids(
     floor_url = None
     if floor_links:
         marker = 987654321
-        head, tail = reverse("inventory:floor-update", kwargs={"pk": marker}).split(str(marker))
-        head, tail = escape(head), escape(tail)
+        floor_head, floor_tail = map(
+            escape, reverse("inventory:floor-update", kwargs={"pk": marker}).split(str(marker))
+        )
         floor_title = escape(_("Floor plan and units"))
 
         def floor_url(floor_id: int, label: str) -> str:
-            return f'<a href="{head}{floor_id}{tail}" title="{floor_title}">{label}</a>'
+            return f'<a href="{floor_head}{floor_id}{floor_tail}" title="{floor_title}">{label}</a>'
 
     void = '<td class="cell void"></td>'
     grids = []

@@ -235,6 +235,22 @@ def test_floor_labels_link_to_the_floor_for_those_who_edit(client, manager, keep
     assert '<th scope="row" rowspan="1">2</th>' in html
 
 
+def test_every_section_links_its_floors(client, keeper, building):
+    """The floor links of the second section and after (the link's URL was overwritten by the
+    first section's head cells)."""
+    make_section(building, number=2, floors=2, per_floor=3, by=keeper)
+    client.force_login(keeper)
+
+    html = client.get(board_url(building)).content.decode()
+
+    floors = Floor.objects.filter(section__building=building)
+    assert floors.count() == 4
+    for floor in floors:
+        edit = reverse("inventory:floor-update", args=[floor.pk])
+        assert f'<a href="{edit}" title="Floor plan and units">{floor.index}</a>' in html
+    assert '<a href="<' not in html
+
+
 def test_without_filters_nothing_is_dimmed(client, manager, building):
     client.force_login(manager)
 
