@@ -112,3 +112,15 @@ def test_the_plan_page_saves_and_says_which_cell_is_wrong(client, sales_head):
     client.post(url, {"units-01": "5", "area-01": "250,5", "revenue-01": "1 000 000"})
     plan = SalesPlan.objects.get()
     assert (plan.units, plan.area, plan.revenue) == (5, Decimal("250.5"), Decimal("1000000"))
+
+
+def test_the_plan_page_links_the_report_only_for_those_who_may_open_it(client, keeper, director):
+    report = reverse("analytics:report", args=["plan-fact"])
+    client.force_login(director)
+    assert f'href="{report}"' in client.get(reverse("pricing:plan")).text
+    assert client.get(report).status_code == 200
+
+    client.force_login(keeper)  # sees the plan, not the reports
+    assert client.get(report).status_code == 403
+    page = client.get(reverse("pricing:plan"))
+    assert page.status_code == 200 and report not in page.text

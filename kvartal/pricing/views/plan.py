@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kvartal.accounts.permissions import PRICING_CONFIGURE, PRICING_VIEW, has_capability, require
+from kvartal.analytics.access import report_for
 from kvartal.analytics.periods import local_today
 from kvartal.core.errors import DomainError
 from kvartal.inventory.models import Building, Project
@@ -127,7 +128,12 @@ def plan_edit(request):
             )
     else:
         rows = []
-    report_url = reverse("analytics:report", args=["plan-fact"])
+    # The link to the report only for those who may open it (a keeper sees the plan only).
+    report_url = (
+        reverse("analytics:report", args=["plan-fact"])
+        if report_for(request.user, "plan-fact")
+        else ""
+    )
     return render(
         request,
         "pricing/plan.html",
