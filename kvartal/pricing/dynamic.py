@@ -19,6 +19,7 @@ the moves already sent for approval this month; never below ``min_per_m2`` (appl
 when the batch is made). No plan → no move (nothing to compare with).
 """
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -51,6 +52,15 @@ class Segment:
         if self.floor_to is not None:
             q &= Q(**{f"{prefix}floor__index__lte": self.floor_to})
         return q
+
+    def has(self, type_key: str, floor: int | None) -> bool:
+        """Whether a unit of ``type_key`` on floor ``floor`` of the project is in the segment
+        (what ``q`` selects, for rows already read)."""
+        if type_key != self.unit_type:
+            return False
+        if self.floor_from is not None and (floor is None or floor < self.floor_from):
+            return False
+        return self.floor_to is None or (floor is not None and floor <= self.floor_to)
 
     @property
     def banded(self) -> bool:
@@ -119,16 +129,41 @@ def _month_weeks(day: date) -> Decimal:
     return Decimal((next_step(first, "month") - first).days) / 7
 
 
+class Plans:
+    """The plans of the months in [start, end], read once per project and per project × type
+    (``plan_by_month``, one query each) and kept for the next segment or month."""
+
+    def __init__(self, start: date, end: date):
+        self.start, self.end = start, end
+        self._read: dict = {}
+
+    def of(self, project_id: int, unit_type: str | None = None) -> dict:
+        key = (project_id, unit_type)
+        if key not in self._read:
+            self._read[key] = plan_by_month(
+                start=self.start,
+                end=self.end,
+                project_id=project_id,
+                unit_types=[unit_type] if unit_type else None,
+            )
+        return self._read[key]
+
+
 def plan_pace(
-    segment: Segment, day: date, stock: int, project_stock: int, type_stock: int | None = None
+    segment: Segment,
+    day: date,
+    stock: int,
+    project_stock: int,
+    type_stock: int | None = None,
+    *,
+    plans: Plans | None = None,
 ) -> Decimal | None:
     """The segment's plan this month in units a week. ``type_stock``: the units of the
     segment's type on sale on every floor — given for a floor band, whose share of the type's
-    plan is its share of that stock."""
+    plan is its share of that stock. ``plans``: the plans already read (the backtest's)."""
     month = day.replace(day=1)
-    typed = plan_by_month(
-        start=month, end=month, project_id=segment.project.pk, unit_types=[segment.unit_type]
-    ).get(month)
+    plans = plans or Plans(month, month)
+    typed = plans.of(segment.project.pk, segment.unit_type).get(month)
     if typed is not None and typed.units:
         units = Decimal(typed.units)
         if segment.banded:
@@ -136,7 +171,7 @@ def plan_pace(
                 return None
             units = units * stock / type_stock
     else:
-        total = plan_by_month(start=month, end=month, project_id=segment.project.pk).get(month)
+        total = plans.of(segment.project.pk).get(month)
         if total is None or not total.units or not project_stock:
             return None
         units = Decimal(total.units) * stock / project_stock
@@ -269,62 +304,55 @@ def backtest(rule: Rule, *, months: int, today: date) -> list[BacktestRow]:
     months, from the history as it was then, and the units the segment sold in that month.
 
     Stock on a past day = units whose latest status change before it put them on sale. Up to
-    two queries per segment (its status history, a floor band's type's) and one per project,
-    the rest in Python.
+    two queries per segment (its status history, a floor band's type's) and per project (its
+    history, its plan), one per segment's type plan; each history is read once for all the
+    months.
     """
     starts, current = [], today.replace(day=1)
     for _i in range(months):
         starts.append(current)
         current = (current - timedelta(days=1)).replace(day=1)
     starts.reverse()
+    moments = [local_midnight(start) for start in starts]
+    plans = Plans(starts[0], starts[-1])
     rows = []
-    by_project: dict[int, list] = {}
+    histories: dict[int, list[tuple]] = {}  # project id → its history, read once
+    project_stock: dict[int, list[int]] = {}
     for segment in segments_of(rule):
-        changes = list(
-            StatusChange.objects.filter(segment.q("unit__"))
-            .order_by("at", "pk")
-            .values_list("unit_id", "at", "new_status")
-        )
-        if segment.project.pk not in by_project:  # read once per project, not per segment
-            by_project[segment.project.pk] = list(
-                StatusChange.objects.filter(unit__building__project=segment.project)
-                .order_by("at", "pk")
-                .values_list("unit_id", "at", "new_status")
+        project = segment.project.pk
+        if project not in histories:
+            histories[project] = _history(project)
+            project_stock[project] = _on_sale_at(histories[project], moments)
+        changes = [c for c in histories[project] if segment.has(c[3], c[4])]
+        type_stock = None
+        if segment.banded:
+            whole = segment.whole_type()
+            type_stock = _on_sale_at(
+                [c for c in histories[project] if whole.has(c[3], c[4])], moments
             )
-        project_changes = by_project[segment.project.pk]
-        type_changes = (
-            list(
-                StatusChange.objects.filter(segment.whole_type().q("unit__"))
-                .order_by("at", "pk")
-                .values_list("unit_id", "at", "new_status")
-            )
-            if segment.banded
-            else None
-        )
-        for start in starts:
-            moment = local_midnight(start)
-            since = moment - timedelta(weeks=rule.weeks)
+        stock = _on_sale_at(changes, moments)
+        sales = [c[1] for c in changes if c[2] == UnitStatus.SOLD]  # in time order
+        for i, start in enumerate(starts):
+            moment = moments[i]
             until = local_midnight(next_step(start, "month"))
-            stock = _on_sale_at(changes, moment)
-            sold = sum(1 for _u, at, s in changes if s == UnitStatus.SOLD and since <= at < moment)
-            sold_next = sum(
-                1 for _u, at, s in changes if s == UnitStatus.SOLD and moment <= at < until
-            )
+            sold = _count_in(sales, moment - timedelta(weeks=rule.weeks), moment)
+            sold_next = _count_in(sales, moment, until)
+            if not (stock[i] or sold or sold_next):
+                continue
             pace = (Decimal(sold) / rule.weeks).quantize(TWO)
             n = Numbers(
                 sold,
                 pace,
-                stock,
+                stock[i],
                 plan_pace(
                     segment,
                     start,
-                    stock,
-                    _on_sale_at(project_changes, moment),
-                    _on_sale_at(type_changes, moment) if type_changes is not None else None,
+                    stock[i],
+                    project_stock[segment.project.pk][i],
+                    type_stock[i] if type_stock is not None else None,
+                    plans=plans,
                 ),
             )
-            if not (stock or sold or sold_next):
-                continue
             decision = decide(rule, n)
             rows.append(
                 BacktestRow(
@@ -332,7 +360,7 @@ def backtest(rule: Rule, *, months: int, today: date) -> list[BacktestRow]:
                     segment.label(),
                     sold,
                     pace,
-                    stock,
+                    stock[i],
                     n.plan_pace,
                     decision.move,
                     decision.explanation,
@@ -343,13 +371,36 @@ def backtest(rule: Rule, *, months: int, today: date) -> list[BacktestRow]:
     return rows
 
 
-def _on_sale_at(changes, moment) -> int:
+def _history(project_id: int) -> list[tuple]:
+    """(unit id, when, new status, unit type, floor index) of the status changes of the
+    project's units, in time order."""
+    rows = StatusChange.objects.filter(unit__building__project=project_id).order_by("at", "pk")
+    return [
+        (unit_id, at, status, unit_type(kind, rooms), floor)
+        for unit_id, at, status, kind, rooms, floor in rows.values_list(
+            "unit_id", "at", "new_status", "unit__kind", "unit__rooms", "unit__floor__index"
+        )
+    ]
+
+
+def _on_sale_at(changes: list[tuple], moments: list) -> list[int]:
+    """The units on sale just before each of ``moments`` (ascending), from ``changes`` in time
+    order: each unit counts by its latest change before the moment. One pass."""
     latest: dict = {}
-    for unit_id, at, status in changes:
-        if at >= moment:
-            break
-        latest[unit_id] = status
-    return sum(1 for s in latest.values() if s in IN_STOCK)
+    counts, on_sale, i = [], 0, 0
+    for moment in moments:
+        while i < len(changes) and changes[i][1] < moment:
+            unit_id, _at, status = changes[i][:3]
+            on_sale += (status in IN_STOCK) - (latest.get(unit_id) in IN_STOCK)
+            latest[unit_id] = status
+            i += 1
+        counts.append(on_sale)
+    return counts
+
+
+def _count_in(times: list, since, until) -> int:
+    """How many of ``times`` (ascending) fall in [since, until)."""
+    return bisect_left(times, until) - bisect_left(times, since)
 
 
 def by_month(rows: list[BacktestRow]) -> dict:

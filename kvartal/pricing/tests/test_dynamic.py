@@ -21,6 +21,7 @@ from kvartal.pricing.models import (
     Recommendation,
     RecommendationStatus,
     Rule,
+    SalesPlan,
 )
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +185,46 @@ def test_the_backtest_reads_a_projects_history_once_not_per_segment(keeper):
         dynamic.backtest(rule, months=3, today=local_today())
     table = StatusChange._meta.db_table
     history_reads = [q for q in captured if f'FROM "{table}"' in q["sql"]]
-    assert len(history_reads) == len(segments) + 1  # each segment's, and its project's once
+    assert len(history_reads) == 1  # the project's, once for its segments and months
+    plan_reads = [q for q in captured if f'FROM "{SalesPlan._meta.db_table}"' in q["sql"]]
+    assert len(plan_reads) <= len(segments) + 1  # per type, and the project's, not per month
+
+
+def test_the_backtest_of_a_floor_band_counts_the_band_against_its_share_of_the_plan(
+    keeper, sales_head
+):
+    """Floors 8–10 of ten studios: the band's stock and sales, and its share of the type's
+    plan (the band's stock ÷ the type's), month by month."""
+    this_month = local_today().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    launch = local_midnight(last_month) - timedelta(days=40)
+    plan = SectionPlan(
+        number=1,
+        floors=10,
+        typical_from=1,
+        risers=typical_risers(1),
+        price_per_m2=Decimal("100000"),
+    )
+    section = section_generate(building=make_building(), plan=plan, by=keeper, at=launch)
+    by_floor = {u.floor.index: u for u in section.units.select_related("floor")}
+    for floor in (2, 9):  # one sale outside the band, one in it, last month
+        set_sales_state(
+            unit=by_floor[floor],
+            status=UnitStatus.SOLD,
+            by=keeper,
+            at=local_midnight(last_month) + timedelta(days=5),
+        )
+    project = section.building.project
+    _plan(project, 10, sales_head)  # this month's plan for studios
+    rule = _rule(project, floor_from=8)
+
+    rows = {r.month: r for r in dynamic.backtest(rule, months=2, today=local_today())}
+
+    assert (rows[last_month].stock, rows[last_month].sold_next) == (3, 1)
+    assert rows[last_month].plan_pace is None  # no plan last month
+    now = rows[this_month]
+    assert (now.stock, now.sold) == (2, 1)
+    assert abs(now.plan_pace - _weekly(10) * 2 / 8) <= Decimal("0.01")  # 2 of the 8 on sale
 
 
 def test_a_rule_with_the_slow_threshold_above_the_fast_one_is_refused(client, sales_head):
