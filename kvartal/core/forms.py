@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 
 
 def name_cells(form: forms.BaseForm, row: str) -> None:
-    """Name each input of ``form`` (one row of a table) by its field's label and ``row``."""
+    """Name each visible input of ``form`` (one row of a table) by its field's label and
+    ``row`` (a hidden one, such as the row's id, is not read out)."""
     for field in form.fields.values():
-        if field.label:
+        if field.label and not field.widget.is_hidden:
             field.widget.attrs.setdefault(
                 "aria-label",
                 _("%(column)s, %(row)s") % {"column": capfirst(field.label), "row": row},

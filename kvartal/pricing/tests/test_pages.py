@@ -1,6 +1,7 @@
 """The pricing pages: who may open them, the preview on the table and the board, proposing
 and deciding through the pages."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -155,3 +156,13 @@ def test_the_preview_and_the_batch_pages_cost_the_same_queries_for_any_size(
         assert client.get(reverse("pricing:batch-detail", args=[batch.pk])).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("pricing:index")).status_code == 200
+
+
+def test_the_price_list_form_names_its_visible_cells_only(client, keeper):
+    """Each visible input of a rate or factor row is named by column and row; the hidden ones
+    (the row's id, its price list) are not read out, so they are not named."""
+    new_stock(by=keeper)
+    client.force_login(keeper)
+    html = client.get(reverse("pricing:pricelist-create")).text
+    assert 'aria-label="Kind, row 1"' in html
+    assert re.search(r'<input type="hidden"[^>]*aria-label', html) is None
