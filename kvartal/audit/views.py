@@ -1,11 +1,15 @@
 import csv
+import functools
 import json
 
+from django.apps import apps
 from django.contrib import messages
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kvartal.accounts.permissions import AUDIT_VIEW, require
@@ -14,6 +18,32 @@ from kvartal.core.exports import csv_text
 from . import record
 from .forms import AuditFilterForm
 from .models import AuditEvent, Kind
+
+
+@functools.cache
+def _model(object_type: str):
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def type_label(object_type: str) -> str:
+    """What an object type ("inventory.unit") is called in the reader's language ("Помещение");
+    the type itself when no model has that name any more."""
+    model = _model(object_type)
+    return capfirst(model._meta.verbose_name) if model is not None else object_type
+
+
+def field_label(object_type: str, name: str) -> str:
+    """What a changed field is called in the reader's language; its name if unknown."""
+    model = _model(object_type)
+    try:
+        field = model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        field = None
+    label = getattr(field, "verbose_name", None)
+    return capfirst(label) if label else name
 
 
 def _rows(request):
@@ -34,10 +64,16 @@ def event_list(request):
         .distinct()
     )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    for row in page.object_list:  # names in the reader's language; the codes as tooltips
+        row.type_label = type_label(row.object_type)
+        row.change_rows = [
+            (name, field_label(row.object_type, name), *pair) for name, pair in row.changes.items()
+        ]
+    types = sorted(((t, type_label(t)) for t in object_types), key=lambda t: str(t[1]))
     return render(
         request,
         "audit/event_list.html",
-        {"form": form, "page": page, "object_types": object_types, "nav": "audit"},
+        {"form": form, "page": page, "object_types": types, "nav": "audit"},
     )
 
 

@@ -6,12 +6,13 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 
 from kvartal import audit
 from kvartal.accounts.models import Role
 from kvartal.audit.models import AppendOnlyError, AuditEvent, Kind
 from kvartal.clients.models import LeadSource
-from kvartal.core.testing import PASSWORD, make_project, make_user
+from kvartal.core.testing import PASSWORD, make_project, make_section, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +194,17 @@ def test_the_page_filters_by_user_kind_object_and_date(client, admin_user, manag
     assert [r.actor for r in page.object_list] == [admin_user]  # force_login signs in too
     page = client.get(url, {"object_type": "accounts.user", "object_id": manager.pk})
     assert [r.action for r in page.context["page"].object_list] == ["client_update"]
+
+
+def test_the_page_names_object_types_and_fields_in_the_readers_language(client, admin_user, keeper):
+    unit = make_section(floors=1, per_floor=1, by=keeper).units.get()
+    audit.record("unit_set_price", obj=unit, by=keeper, changes={"price": ["1", "2"]})
+    client.force_login(admin_user)
+    with translation.override("ru"):
+        html = client.get(reverse("audit:event-list"), HTTP_ACCEPT_LANGUAGE="ru").text
+    assert '<option value="inventory.unit">Помещение</option>' in html
+    assert '<span class="muted small" title="inventory.unit">Помещение #' in html
+    assert '<span title="price">Цена, ₽</span>: <code>1</code> → <code>2</code>' in html
 
 
 def test_the_page_filters_by_the_door_a_change_came_through(client, admin_user, keeper):
