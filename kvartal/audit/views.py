@@ -64,10 +64,10 @@ def event_list(request):
         .distinct()
     )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    for row in page.object_list:  # names in the reader's language; the codes as tooltips
+    for row in page.object_list:  # names in the reader's language (the type's code as a tip)
         row.type_label = type_label(row.object_type)
         row.change_rows = [
-            (name, field_label(row.object_type, name), *pair) for name, pair in row.changes.items()
+            (field_label(row.object_type, name), *pair) for name, pair in row.changes.items()
         ]
     types = sorted(((t, type_label(t)) for t in object_types), key=lambda t: str(t[1]))
     return render(

@@ -204,7 +204,7 @@ def test_the_page_names_object_types_and_fields_in_the_readers_language(client, 
         html = client.get(reverse("audit:event-list"), HTTP_ACCEPT_LANGUAGE="ru").text
     assert '<option value="inventory.unit">Помещение</option>' in html
     assert '<span class="muted small" title="inventory.unit">Помещение #' in html
-    assert '<span title="price">Цена, ₽</span>: <code>1</code> → <code>2</code>' in html
+    assert "<div>Цена, ₽: <code>1</code> → <code>2</code>" in html
 
 
 def test_the_page_filters_by_the_door_a_change_came_through(client, admin_user, keeper):
