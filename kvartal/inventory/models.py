@@ -479,7 +479,8 @@ def unit_code(*, kind: str, section: int, floor: int, position: int) -> str:
 
 
 class HistoryRow(models.Model):
-    unit = models.ForeignKey(Unit, models.CASCADE, verbose_name=_("unit"))
+    # Read by unit newest first: each table's (unit, at) index serves it (and the cascade).
+    unit = models.ForeignKey(Unit, models.CASCADE, verbose_name=_("unit"), db_index=False)
     at = models.DateTimeField(_("when"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -557,3 +558,4 @@ class UnitChange(HistoryRow):
         verbose_name = _("data change")
         verbose_name_plural = _("data changes")
         default_related_name = "data_changes"
+        indexes = [models.Index(fields=["unit", "at"], name="unitchange_unit_at")]

@@ -202,7 +202,11 @@ class Hold(models.Model):
         Client, models.PROTECT, related_name="holds", verbose_name=_("client")
     )
     manager = models.ForeignKey(
-        USER, models.PROTECT, related_name="holds", verbose_name=_("manager")
+        USER,
+        models.PROTECT,
+        related_name="holds",
+        verbose_name=_("manager"),
+        db_index=False,  # hold_manager_state starts with it
     )
     kind = models.CharField(_("kind"), max_length=8, choices=HoldKind, default=HoldKind.ORAL)
     basis = models.CharField(_("basis"), max_length=16, choices=HoldBasis, default=HoldBasis.OTHER)
