@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's AuthenticationMiddleware, the user read with the session (accounts.sessions).
     "kvartal.accounts.middleware.SessionUserMiddleware",
+    "kvartal.core.middleware.RefuseNullCharactersMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "kvartal.audit.context.AuditContextMiddleware",
     # Idle timeout, the session list, the 2FA gate, no-store on signed-in pages.

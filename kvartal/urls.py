@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("kvartal.showcase.urls")),
 ]
 
+handler400 = "kvartal.core.views.error_400"
 handler403 = "kvartal.core.views.error_403"
 handler404 = "kvartal.core.views.error_404"
 handler500 = "kvartal.core.views.error_500"

@@ -79,3 +79,29 @@ def test_the_error_page_renders_while_the_database_is_down(client, manager, lang
     body = response.content.decode()
     assert title in body
     assert f'lang="{language}"' in body
+
+
+def test_a_null_character_is_refused_with_a_400_page_everywhere(client, manager):
+    """The search box, a list's filter, a sent form: a NUL reached PostgreSQL raw and came back
+    as a server error. Refused at the door instead, the same way for every page."""
+    from kvartal.clients.models import Client
+
+    client.force_login(manager)
+    for url in ("/app/search/", "/app/leads/", "/app/clients/"):
+        response = client.get(url, {"q": "ab\x00c"})
+        assert response.status_code == 400, url
+        assert "The request could not be read" in response.text
+        assert "Traceback" not in response.text
+    before = Client.objects.count()
+    response = client.post(
+        reverse("clients:client-create"), {"last_name": "Нуль\x00", "first_name": "Тест"}
+    )
+    assert response.status_code == 400 and Client.objects.count() == before
+    assert client.get("/app/search/", {"q": "abc"}).status_code == 200
+
+
+def test_a_null_character_in_an_api_query_is_a_problem_400(client):
+    response = client.get("/api/v1/units", {"status": "a\x00"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "bad_request"
