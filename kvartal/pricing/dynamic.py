@@ -303,10 +303,10 @@ def backtest(rule: Rule, *, months: int, today: date) -> list[BacktestRow]:
     """What ``rule`` would have recommended at the start of each of the last ``months``
     months, from the history as it was then, and the units the segment sold in that month.
 
-    Stock on a past day = units whose latest status change before it put them on sale. Up to
-    two queries per segment (its status history, a floor band's type's) and per project (its
-    history, its plan), one per segment's type plan; each history is read once for all the
-    months.
+    Stock on a past day = units whose latest status change before it put them on sale. One
+    query per project for its units' status history, with each unit's type and floor (each
+    segment takes its rows from it); the plans read once per project and per type; each
+    history counted in one pass for all the months.
     """
     starts, current = [], today.replace(day=1)
     for _i in range(months):
