@@ -138,10 +138,11 @@ def test_recomputing_keeps_a_decided_recommendation(studios, sales_head):
     assert Recommendation.objects.count() == 1
 
 
-def test_the_backtest_shows_the_recommendation_and_the_sales_that_followed(keeper):
+def _launched_before_last_month(keeper):
+    """This month's and last month's first days, and ten studios (one a floor) put on sale
+    40 days before last month began."""
     this_month = local_today().replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
-    launch = local_midnight(last_month) - timedelta(days=40)
     plan = SectionPlan(
         number=1,
         floors=10,
@@ -149,7 +150,13 @@ def test_the_backtest_shows_the_recommendation_and_the_sales_that_followed(keepe
         risers=typical_risers(1),
         price_per_m2=Decimal("100000"),
     )
+    launch = local_midnight(last_month) - timedelta(days=40)
     section = section_generate(building=make_building(), plan=plan, by=keeper, at=launch)
+    return this_month, last_month, section
+
+
+def test_the_backtest_shows_the_recommendation_and_the_sales_that_followed(keeper):
+    this_month, last_month, section = _launched_before_last_month(keeper)
     units = list(section.units.order_by("floor__index"))
     for unit in units[:3]:  # sold in the middle of last month
         set_sales_state(
@@ -195,17 +202,7 @@ def test_the_backtest_of_a_floor_band_counts_the_band_against_its_share_of_the_p
 ):
     """Floors 8–10 of ten studios: the band's stock and sales, and its share of the type's
     plan (the band's stock ÷ the type's), month by month."""
-    this_month = local_today().replace(day=1)
-    last_month = (this_month - timedelta(days=1)).replace(day=1)
-    launch = local_midnight(last_month) - timedelta(days=40)
-    plan = SectionPlan(
-        number=1,
-        floors=10,
-        typical_from=1,
-        risers=typical_risers(1),
-        price_per_m2=Decimal("100000"),
-    )
-    section = section_generate(building=make_building(), plan=plan, by=keeper, at=launch)
+    this_month, last_month, section = _launched_before_last_month(keeper)
     by_floor = {u.floor.index: u for u in section.units.select_related("floor")}
     for floor in (2, 9):  # one sale outside the band, one in it, last month
         set_sales_state(
