@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
+from kvartal.api.problems import problem_response
+from kvartal.core import views as core_views
 from kvartal.core.converters import IdConverter
 from kvartal.inventory.views.media import media
 
@@ -40,7 +42,16 @@ urlpatterns = [
     path("", include("kvartal.showcase.urls")),
 ]
 
-handler400 = "kvartal.core.views.error_400"
+
+def error_400(request, exception=None):
+    """A request refused before any view (``core.middleware``): the page, or on the API its
+    problem details, in the API's one error shape."""
+    if request.path.startswith("/api/"):
+        return problem_response(400, "bad_request", "The request could not be read.")
+    return core_views.error_400(request, exception)
+
+
+handler400 = error_400
 handler403 = "kvartal.core.views.error_403"
 handler404 = "kvartal.core.views.error_404"
 handler500 = "kvartal.core.views.error_500"

@@ -1,24 +1,11 @@
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import translation
 
 
 def error_400(request, exception=None):
-    """A request that cannot be read (a null character in a field, say): the page, or for the
-    API its problem details."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "type": "about:blank",
-                "title": "Bad request",
-                "status": 400,
-                "code": "bad_request",
-                "detail": "The request could not be read.",
-            },
-            status=400,
-            content_type="application/problem+json",
-        )
+    """A request that cannot be read (a null character in a field, say)."""
     return render(request, "errors/400.html", status=400)
 
 

@@ -104,4 +104,5 @@ def test_a_null_character_in_an_api_query_is_a_problem_400(client):
     response = client.get("/api/v1/units", {"status": "a\x00"})
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "bad_request"
+    body = response.json()  # the API's one error shape (api.problems)
+    assert body["code"] == "bad_request" and body["type"].endswith("/problems/bad_request")
