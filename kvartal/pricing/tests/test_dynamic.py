@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kvartal.analytics.periods import local_midnight, local_today
 from kvartal.core.testing import make_building, make_section, typical_risers
-from kvartal.inventory.models import UnitStatus
+from kvartal.inventory.models import Unit, UnitStatus
 from kvartal.inventory.services import SectionPlan, section_generate
 from kvartal.inventory.tests.sales_state import set_sales_state
 from kvartal.ops.periodic import discover
@@ -276,3 +276,21 @@ def test_a_floor_band_takes_its_share_of_the_type_plan(studios, keeper, sales_he
     reco = Recommendation.objects.get()
     assert reco.stock == 3
     assert abs(reco.plan_pace - _weekly(10) * 3 / 10) <= Decimal("0.01")
+
+
+@pytest.mark.parametrize(("floor_from", "floor_to"), [(None, None), (2, None), (None, 2), (2, 3)])
+def test_a_segment_takes_the_same_units_from_rows_already_read_as_from_its_query(
+    keeper, floor_from, floor_to
+):
+    """``Segment.has`` (the backtest, on the history it read) and ``Segment.q`` (the rules,
+    in SQL) pick the same units: every type of a section, with and without a floor band."""
+    from kvartal.analytics.base import unit_type
+
+    section = make_section(floors=4, per_floor=4, by=keeper)
+    project = section.building.project
+    units = list(section.units.select_related("floor"))
+    for key in sorted({unit_type(u.kind, u.rooms) for u in units}):
+        segment = dynamic.Segment(project, key, floor_from, floor_to)
+        in_sql = set(Unit.objects.filter(segment.q()).values_list("pk", flat=True))
+        in_python = {u.pk for u in units if segment.has(unit_type(u.kind, u.rooms), u.floor.index)}
+        assert in_sql and in_python == in_sql, key
